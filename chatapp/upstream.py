@@ -1,0 +1,34 @@
+"""The one place that builds the upstream client: Google's API when a key is set, else the
+offline simulator served in this process (so `make run` needs one process and no port)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+
+from interactions_client import AsyncClient
+
+
+@lru_cache(maxsize=1)
+def _simulator_app():  # type: ignore[no-untyped-def]
+    from interactions_client.simulator import SimulatorConfig, create_app
+
+    return create_app(SimulatorConfig(tokens_per_second=settings.SIMULATOR_TOKENS_PER_SECOND))
+
+
+def make_client() -> AsyncClient:
+    if not settings.USE_SIMULATOR:
+        return AsyncClient(
+            api_key=settings.GEMINI_API_KEY,
+            base_url=settings.GEMINI_BASE_URL or None,
+            api_version=settings.GEMINI_API_VERSION,
+        )
+    from interactions_client.asgi_transport import StreamingASGITransport
+
+    return AsyncClient(
+        api_key="simulator",
+        base_url="http://simulator.invalid",
+        api_version=settings.GEMINI_API_VERSION,
+        transport=StreamingASGITransport(_simulator_app()),
+    )

@@ -1,0 +1,77 @@
+"""A small typed client for Gemini's Interactions API (revision 2026-05-20).
+
+Mirrors the google-genai SDK as its quickstart uses it::
+
+    from interactions_client import Client
+
+    client = Client()  # GEMINI_API_KEY, GOOGLE_GEMINI_BASE_URL
+    interaction = client.interactions.create(model="gemini-3.5-flash", input="Hello")
+    print(interaction.output_text)
+
+This package imports nothing from Django; `interactions_client.simulator` is an offline
+server of the same API for development and tests.
+"""
+
+from __future__ import annotations
+
+from . import types
+from ._accumulate import Accumulator, accumulate, apply_delta
+from ._client import AsyncClient, Client, CreateParams
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ContinuationError,
+    InteractionsError,
+    InternalServerError,
+    MissingAPIKeyError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamError,
+    UnprocessableEntityError,
+)
+from ._sse import EventDecoder, LineDecoder, ServerSentEvent, SSEDecoder
+from ._streaming import AsyncStream, Stream
+from ._version import API_REVISION, __version__
+from .types import Interaction, StreamEvent
+
+__all__ = [
+    "API_REVISION",
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Accumulator",
+    "AsyncClient",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "ContinuationError",
+    "CreateParams",
+    "EventDecoder",
+    "Interaction",
+    "InteractionsError",
+    "InternalServerError",
+    "LineDecoder",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SSEDecoder",
+    "ServerSentEvent",
+    "Stream",
+    "StreamError",
+    "StreamEvent",
+    "UnprocessableEntityError",
+    "__version__",
+    "accumulate",
+    "apply_delta",
+    "types",
+]

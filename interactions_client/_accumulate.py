@@ -1,0 +1,164 @@
+"""Folding stream events into the full interaction, with no I/O.
+
+The relay, crash recovery and the tests share this fold, and its result equals what the
+non-streamed call returns: text, thought signatures and summaries, annotations, images,
+function-call arguments, usage and status. State is kept as plain JSON dicts, so steps come
+out exactly as the server described them and can be replayed unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ._continuation import CONTINUE_STATUS, sum_usage
+from .types import Interaction, InteractionError, StreamEvent
+
+_MEDIA = frozenset({"image", "audio", "video", "document"})
+
+
+class Accumulator:
+    """Feed it events in order; read `.interaction` (typed) or `.snapshot()` (JSON)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.steps: list[dict[str, Any]] = []
+        self.error: InteractionError | None = None
+        self.hop_ids: list[str] = []
+        self.last_event_id: str | None = None
+        self._arguments: dict[int, list[str]] = {}
+        self._offset = 0
+        self._usage_before_hop: dict[str, Any] | None = None
+
+    # --- event handlers ---
+
+    def feed(self, event: StreamEvent) -> None:
+        if event.event_id is not None:
+            self.last_event_id = event.event_id
+        handler = getattr(self, "_on_" + event.event_type.replace(".", "_"), None)
+        if handler is not None:
+            handler(event.model_dump(mode="json"))
+
+    def _on_interaction_created(self, raw: dict[str, Any]) -> None:
+        interaction = raw.get("interaction") or {}
+        if self.data.get("status") == CONTINUE_STATUS:
+            # A new hop of an automatically continued answer: its indices start at 0 again.
+            self._offset = len(self.steps)
+            self._usage_before_hop = self.data.get("usage")
+        self._merge_interaction(interaction)
+
+    def _on_interaction_status_update(self, raw: dict[str, Any]) -> None:
+        for key in ("status", "continuation_token"):
+            if key in raw:
+                self.data[key] = raw[key]
+        if "usage" in raw:
+            self._set_usage(raw["usage"])
+
+    def _on_step_start(self, raw: dict[str, Any]) -> None:
+        index = self._offset + int(raw.get("index") or 0)
+        while len(self.steps) <= index:
+            self.steps.append({})
+        self.steps[index] = copy.deepcopy(raw.get("step") or {})
+
+    def _on_step_delta(self, raw: dict[str, Any]) -> None:
+        index = self._offset + int(raw.get("index") or 0)
+        delta = raw.get("delta") or {}
+        while len(self.steps) <= index:
+            self.steps.append({})
+        apply_delta(self.steps[index], delta, self._arguments.setdefault(index, []))
+
+    def _on_step_stop(self, raw: dict[str, Any]) -> None:
+        index = self._offset + int(raw.get("index") or 0)
+        fragments = self._arguments.pop(index, None)
+        if fragments and index < len(self.steps):
+            text = "".join(fragments)
+            try:
+                self.steps[index]["arguments"] = json.loads(text)
+            except json.JSONDecodeError:
+                self.steps[index]["arguments"] = text
+
+    def _on_interaction_completed(self, raw: dict[str, Any]) -> None:
+        interaction = raw.get("interaction") or {}
+        if interaction.get("steps"):
+            # The server's own list is authoritative for this hop.
+            self.steps[self._offset :] = copy.deepcopy(interaction["steps"])
+        self._merge_interaction(interaction)
+        if "continuation_token" not in interaction:
+            self.data.pop("continuation_token", None)
+
+    def _on_error(self, raw: dict[str, Any]) -> None:
+        self.error = InteractionError.model_validate(raw.get("error") or {})
+
+    # --- helpers ---
+
+    def _merge_interaction(self, interaction: dict[str, Any]) -> None:
+        if interaction.get("id") and (not self.hop_ids or self.hop_ids[-1] != interaction["id"]):
+            self.hop_ids.append(interaction["id"])
+        for key, value in interaction.items():
+            if key == "steps":
+                continue
+            if key == "usage":
+                self._set_usage(value)
+            elif key in ("previous_interaction_id", "created") and key in self.data:
+                continue  # keep the first hop's
+            else:
+                self.data[key] = value
+
+    def _set_usage(self, usage: dict[str, Any]) -> None:
+        # Per-event usage counts one hop; hops before it are added back.
+        self.data["usage"] = sum_usage(self._usage_before_hop, usage)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The interaction so far as JSON, in the API's shape."""
+        snap = dict(self.data)
+        snap["steps"] = copy.deepcopy(self.steps)
+        return snap
+
+    @property
+    def interaction(self) -> Interaction:
+        result = Interaction.model_validate(self.snapshot())
+        if len(self.hop_ids) > 1:
+            result._continuation_ids = list(self.hop_ids)
+        return result
+
+
+def apply_delta(step: dict[str, Any], delta: dict[str, Any], arguments: list[str]) -> None:
+    """Fold one delta into its step, in place."""
+    kind = delta.get("type")
+    if kind == "text":
+        content = step.setdefault("content", [])
+        if content and content[-1].get("type") == "text":
+            content[-1]["text"] = content[-1].get("text", "") + delta.get("text", "")
+        else:
+            content.append({"type": "text", "text": delta.get("text", "")})
+    elif kind == "text_annotation_delta":
+        content = step.setdefault("content", [])
+        if not content or content[-1].get("type") != "text":
+            content.append({"type": "text", "text": ""})
+        content[-1].setdefault("annotations", []).extend(delta.get("annotations") or [])
+    elif kind in _MEDIA:
+        step.setdefault("content", []).append(dict(delta))
+    elif kind == "thought_summary":
+        summary = step.setdefault("summary", [])
+        item = delta.get("content") or {}
+        if item.get("type") == "text" and summary and summary[-1].get("type") == "text":
+            summary[-1]["text"] = summary[-1].get("text", "") + item.get("text", "")
+        elif item:
+            summary.append(dict(item))
+    elif kind == "thought_signature":
+        step["signature"] = delta.get("signature")
+    elif kind == "arguments_delta":
+        arguments.append(delta.get("arguments") or "")
+    elif kind == step.get("type") or (kind == "function_result" and step.get("type") is None):
+        # Tool deltas are named after the step they fill: copy their fields onto it.
+        step.update({k: v for k, v in delta.items() if k != "type"})
+
+
+def accumulate(events: Iterable[StreamEvent]) -> Interaction:
+    """The full interaction described by a sequence of events."""
+    acc = Accumulator()
+    for event in events:
+        acc.feed(event)
+    return acc.interaction

@@ -1,0 +1,19 @@
+"""Test settings: the defaults of chatapp.settings with the few test-only values."""
+
+from chatapp.settings import *  # noqa: F403
+from chatapp.settings import VAR_DIR
+
+SECRET_KEY = "test-secret-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "test.sqlite3",
+        "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
+    }
+}
+# Never let a key or a Redis URL from the developer's shell reach the tests.
+GEMINI_API_KEY = ""
+USE_SIMULATOR = True
+SIMULATOR_TOKENS_PER_SECOND = 0
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
