@@ -29,6 +29,7 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy -p interactions_client
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

@@ -97,6 +97,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# WhiteNoise serves from STATIC_ROOT; it must exist even before collectstatic has run.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = DEBUG
 
 # --- upstream: the Interactions API, or the built-in simulator when no key is set ---
 GEMINI_API_KEY = env_str("GEMINI_API_KEY")
@@ -111,3 +114,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- the chat ---
+CHAT_MODELS = {
+    "Text": env_list(
+        "CHAT_TEXT_MODELS", ["gemini-3.5-flash", "gemini-3.1-pro-preview", "gemini-2.5-flash"]
+    ),
+    "Images": env_list("CHAT_IMAGE_MODELS", ["gemini-3.1-flash-image", "gemini-3-pro-image"]),
+    "Agents": env_list(
+        "CHAT_AGENTS", ["antigravity-preview-05-2026", "deep-research-preview-04-2026"]
+    ),
+}
+DEFAULT_MODEL = env_str("CHAT_DEFAULT_MODEL", CHAT_MODELS["Text"][0])
+OPEN_SIGNUP = env_bool("OPEN_SIGNUP", False)
+CHAT_RECOVERY_INTERVAL_SECONDS = env_int("CHAT_RECOVERY_INTERVAL_SECONDS", 15)
+CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"

@@ -14,7 +14,9 @@ from interactions_client import AsyncClient
 def _simulator_app():  # type: ignore[no-untyped-def]
     from interactions_client.simulator import SimulatorConfig, create_app
 
-    return create_app(SimulatorConfig(tokens_per_second=settings.SIMULATOR_TOKENS_PER_SECOND))
+    return create_app(
+        SimulatorConfig(tokens_per_second=settings.SIMULATOR_TOKENS_PER_SECOND or None)
+    )
 
 
 def make_client() -> AsyncClient:

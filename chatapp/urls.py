@@ -1,12 +1,28 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("setup/", views.setup, name="setup"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("c/new", views.new_conversation, name="new_conversation"),
+    path("c/<int:pk>/", views.conversation_page, name="conversation"),
+    path("c/<int:pk>/settings", views.conversation_settings, name="conversation_settings"),
+    path("c/<int:pk>/<str:action>", views.conversation_action, name="conversation_action"),
+    path("sidebar/", views.sidebar, name="sidebar"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

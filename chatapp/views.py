@@ -1,11 +1,199 @@
+"""Pages: first-run setup, the chat, the sidebar, and conversation actions."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .branches import Tree
+from .models import Conversation, owned_conversation_or_404
+from .payloads import turn_payload
+
+SIDEBAR_PAGE = 50
 
 
+def first_run(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """On a fresh install with no users, every page leads to creating the admin account."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not get_user_model().objects.exists():
+            return redirect("setup")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class SetupForm(UserCreationForm):  # type: ignore[type-arg]
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+
+def setup(request: HttpRequest) -> HttpResponse:
+    if get_user_model().objects.exists():
+        return redirect("home")
+    form = SetupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save(commit=False)
+        user.is_staff = user.is_superuser = True
+        user.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "registration/setup.html", {"form": form})
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.OPEN_SIGNUP:
+        return render(request, "registration/signup_closed.html", status=404)
+    form = SetupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def sidebar_page(request: HttpRequest) -> Any:
+    """One page of the owner's conversations, pinned first then newest, filtered by `q`."""
+    conversations: QuerySet[Conversation] = Conversation.objects.filter(owner=request.user)
+    query = request.GET.get("q", "").strip()[:200]
+    archived = request.GET.get("archived") == "1"
+    conversations = conversations.filter(archived=archived)
+    if query:
+        matching_turns = Q(turns__user_text__icontains=query) | Q(
+            turns__answer_text__icontains=query
+        )
+        conversations = conversations.filter(Q(title__icontains=query) | matching_turns).distinct()
+    ordered = conversations.order_by("-pinned", "-updated", "-pk").only(
+        "pk", "title", "pinned", "archived", "updated"
+    )
+    page = Paginator(ordered, SIDEBAR_PAGE).get_page(request.GET.get("page"))
+    return {"page": page, "query": query, "archived": archived}
+
+
+def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
+    return {
+        "conversation": conversation,
+        "chat_models": settings.CHAT_MODELS,
+        "default_model": settings.DEFAULT_MODEL,
+        "thinking_levels": ["", "minimal", "low", "medium", "high"],
+        "sidebar": sidebar_page(request),
+    }
+
+
+@first_run
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    context = chat_context(request, None)
+    context["turns"] = []
+    return render(request, "chat/chat.html", context)
+
+
+@first_run
+@login_required
+def conversation_page(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = owned_conversation_or_404(request.user, pk)
+    tree = Tree.of(conversation.turns.all())
+    leaf_id = conversation.current_turn_id
+    wanted = request.GET.get("turn", "")
+    if wanted.isdigit() and int(wanted) in tree.by_id:
+        leaf_id = int(wanted)
+        Conversation.objects.filter(pk=pk).update(current_turn_id=leaf_id)
+    branch = tree.branch(leaf_id)
+    context = chat_context(request, conversation)
+    context["turns"] = [turn_payload(t, tree.siblings(t)) for t in branch]
+    return render(request, "chat/chat.html", context)
+
+
+@login_required
+def sidebar(request: HttpRequest) -> HttpResponse:
+    return render(request, "chat/_sidebar_items.html", {"sidebar": sidebar_page(request)})
+
+
+class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Conversation
+        fields = ("model", "system_instruction", "temperature", "thinking_level", "stateless")
+
+    def clean_model(self) -> str:
+        model = str(self.cleaned_data["model"])
+        if not any(model in names for names in settings.CHAT_MODELS.values()):
+            raise forms.ValidationError("Pick one of the listed models.")
+        return model
+
+    def clean_temperature(self) -> float | None:
+        value = self.cleaned_data.get("temperature")
+        if value is not None and not 0 <= value <= 2:
+            raise forms.ValidationError("Temperature goes from 0 to 2.")
+        return value  # type: ignore[no-any-return]
+
+    def clean_thinking_level(self) -> str:
+        level = str(self.cleaned_data.get("thinking_level") or "")
+        if level not in ("", "minimal", "low", "medium", "high"):
+            raise forms.ValidationError("Unknown thinking level.")
+        return level
+
+
+@require_POST
+@login_required
+def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = owned_conversation_or_404(request.user, pk)
+    form = SettingsForm(request.POST, instance=conversation)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    form.save()
+    return JsonResponse({"ok": True})
+
+
+@require_POST
+@login_required
+def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    conversation = owned_conversation_or_404(request.user, pk)
+    if action == "rename":
+        title = request.POST.get("title", "").strip()[:200]
+        if not title:
+            return JsonResponse({"errors": {"title": ["A title cannot be empty."]}}, status=400)
+        conversation.title = title
+    elif action in ("pin", "unpin"):
+        conversation.pinned = action == "pin"
+    elif action in ("archive", "unarchive"):
+        conversation.archived = action == "archive"
+    elif action == "delete":
+        conversation.delete()
+        return redirect("home") if not _wants_json(request) else JsonResponse({"ok": True})
+    else:
+        return JsonResponse({"errors": {"action": ["Unknown action."]}}, status=404)
+    conversation.save(update_fields=["title", "pinned", "archived"])
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "title": conversation.title})
+    return redirect(conversation.get_absolute_url())
+
+
+@require_POST
+@login_required
+def new_conversation(request: HttpRequest) -> HttpResponse:
+    """Create a conversation from the new-chat settings, before its first message."""
+    form = SettingsForm(request.POST, instance=Conversation(owner=request.user))
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    conversation = form.save()
+    return JsonResponse({"id": conversation.pk, "url": conversation.get_absolute_url()})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -32,6 +32,16 @@ class Accumulator:
         self._offset = 0
         self._usage_before_hop: dict[str, Any] | None = None
 
+    def position(self, index: int) -> int:
+        """Where a step of the current hop sits in the folded `steps` list."""
+        return self._offset + index
+
+    def restore(self, snapshot: dict[str, Any], last_event_id: str | None) -> None:
+        """Start from a saved snapshot, to go on with a re-attached stream."""
+        self.data = {k: v for k, v in snapshot.items() if k != "steps"}
+        self.steps = copy.deepcopy(list(snapshot.get("steps") or []))
+        self.last_event_id = last_event_id
+
     # --- event handlers ---
 
     def feed(self, event: StreamEvent) -> None:

@@ -17,3 +17,5 @@ GEMINI_API_KEY = ""
 USE_SIMULATOR = True
 SIMULATOR_TOKENS_PER_SECOND = 0
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Recovery runs when a test asks for it, not on a timer.
+CHAT_RECOVERY_INTERVAL_SECONDS = 0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from django.test import Client as DjangoClient
@@ -13,14 +14,22 @@ from interactions_client.asgi_transport import StreamingASGITransport
 from interactions_client.simulator import Fault, SimulatorConfig, create_app
 
 
-def test_home_says_answers_come_from_the_offline_simulator(client: DjangoClient) -> None:
+@pytest.mark.django_db
+def test_the_chat_says_answers_come_from_the_offline_simulator(
+    client: DjangoClient, alice: Any
+) -> None:
+    client.force_login(alice)
     response = client.get("/")
     assert response.status_code == 200
     assert b"Offline simulator" in response.content
 
 
+@pytest.mark.django_db
 @override_settings(USE_SIMULATOR=False)
-def test_home_does_not_claim_the_simulator_when_a_key_is_set(client: DjangoClient) -> None:
+def test_the_chat_does_not_claim_the_simulator_when_a_key_is_set(
+    client: DjangoClient, alice: Any
+) -> None:
+    client.force_login(alice)
     assert b"Offline simulator" not in client.get("/").content
 
 

@@ -1,0 +1,110 @@
+"""Conversations as trees of turns; each turn is one user message and the model's answer.
+
+A turn keeps the upstream `interaction_id`; its parent's id is sent as
+`previous_interaction_id`. Editing a message or regenerating an answer adds a sibling turn
+(same parent), so a conversation is a tree and the page shows one branch of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+
+class Conversation(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=100)
+    system_instruction = models.TextField(blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    thinking_level = models.CharField(max_length=16, blank=True)
+    # "Don't store on Google's servers": store=false and the whole branch re-sent each turn.
+    stateless = models.BooleanField(default=False)
+    pinned = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    # The leaf of the branch the owner looked at last, so a reload shows the same branch.
+    current_turn = models.ForeignKey(
+        "Turn", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The sidebar: one owner's conversations, pinned first, newest first.
+            models.Index(fields=["owner", "archived", "-pinned", "-updated"], name="sidebar"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"Conversation {self.pk}"
+
+    @property
+    def group_name(self) -> str:
+        return f"conv.{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return f"/c/{self.pk}/"
+
+
+def owned_conversation_or_404(user: Any, pk: Any) -> Conversation:
+    """The one ownership check: another user's conversation is a 404, never a 403."""
+    return get_object_or_404(Conversation, pk=pk, owner=user)
+
+
+class Turn(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+        INCOMPLETE = "incomplete"
+        REQUIRES_ACTION = "requires_action"
+        STOPPED = "stopped"
+        FAILED = "failed"
+
+    ACTIVE = (Status.QUEUED, Status.IN_PROGRESS)
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    # What the user sent: the `content` of a user_input step, exactly as sent upstream.
+    user_input = models.JSONField(default=list)
+    user_text = models.TextField(blank=True)
+    model = models.CharField(max_length=100)
+    interaction_id = models.CharField(max_length=200, blank=True)
+    # Whether the upstream keeps this interaction (usable as previous_interaction_id).
+    stored = models.BooleanField(default=True)
+    # The model's steps exactly as received (thought signatures included).
+    steps = models.JSONField(default=list)
+    answer_text = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    usage = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    # Resume cursor of the upstream stream, saved with each finished step.
+    last_event_id = models.CharField(max_length=200, blank=True)
+    # Which worker runs the generation, and when it last showed it was alive.
+    worker = models.CharField(max_length=64, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Loading one conversation's whole tree in a single query.
+            models.Index(fields=["conversation", "created"], name="turn_tree"),
+            # Crash recovery: active turns whose worker went quiet.
+            models.Index(fields=["status", "heartbeat"], name="turn_recovery"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Turn {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE

@@ -1,0 +1,99 @@
+"""What the page and the websocket say about a turn or a conversation (JSON-ready dicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from .models import Conversation, Turn
+from .rendering import render_steps
+
+
+def user_parts(turn: Turn) -> list[dict[str, Any]]:
+    """The user's message for display: text as plain text, attachments as chips."""
+    parts: list[dict[str, Any]] = []
+    for item in turn.user_input:
+        if item.get("type") == "text":
+            parts.append({"kind": "text", "text": item.get("text", "")})
+        else:
+            parts.append(
+                {"kind": "attachment", "type": item.get("type"), "mime_type": item.get("mime_type")}
+            )
+    return parts
+
+
+def live_text(step: dict[str, Any]) -> str:
+    """The plain text of a step still streaming: its answer text or thought summary."""
+    items = step.get("content") if step.get("type") == "model_output" else step.get("summary")
+    return "".join(i.get("text", "") for i in items or [] if i.get("type") == "text")
+
+
+def step_views(
+    steps: list[dict[str, Any]], open_steps: Collection[int] = ()
+) -> list[dict[str, Any]]:
+    """One view per step: rendered parts once finished, plain live text while streaming."""
+    views = []
+    for index, step in enumerate(steps):
+        if index in open_steps:
+            views.append(
+                {"index": index, "type": step.get("type"), "live": True, "text": live_text(step)}
+            )
+        else:
+            views.append({"index": index, "type": step.get("type"), "parts": render_steps([step])})
+    return views
+
+
+def turn_payload(
+    turn: Turn,
+    siblings: list[Turn] | None = None,
+    *,
+    steps: list[dict[str, Any]] | None = None,
+    open_steps: Collection[int] = (),
+) -> dict[str, Any]:
+    ids = [s.pk for s in siblings] if siblings else [turn.pk]
+    position = ids.index(turn.pk) if turn.pk in ids else 0
+    payload = {
+        "id": turn.pk,
+        "conversation": turn.conversation_id,
+        "parent": turn.parent_id,
+        "siblings": ids,
+        "sibling_index": position,
+        "prev_sibling": ids[position - 1] if position > 0 else None,
+        "next_sibling": ids[position + 1] if position + 1 < len(ids) else None,
+        "user": user_parts(turn),
+        "user_text": turn.user_text,
+        "model": turn.model,
+        "status": turn.status,
+        "steps": step_views(turn.steps if steps is None else steps, open_steps),
+        "usage": turn.usage,
+        "error": turn.error,
+        "created": turn.created.isoformat(),
+    }
+    payload["html"] = render_turn(payload)
+    return payload
+
+
+def render_turn(payload: dict[str, Any]) -> str:
+    """The turn's HTML, from the same template the page uses."""
+    return render_to_string(
+        "chat/_turn.html", {"t": payload, "using_simulator": settings.USE_SIMULATOR}
+    )
+
+
+def render_step(view: dict[str, Any]) -> str:
+    return render_to_string("chat/_step.html", {"step": view})
+
+
+def conversation_payload(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.pk,
+        "title": conversation.title or "New chat",
+        "model": conversation.model,
+        "pinned": conversation.pinned,
+        "archived": conversation.archived,
+        "updated": conversation.updated.isoformat(),
+        "url": conversation.get_absolute_url(),
+    }

@@ -1,0 +1,105 @@
+"""The websocket protocol between the page and `ChatConsumer`, as pydantic models.
+
+Client → server frames (JSON objects, each with a `type`):
+
+    {"type": "subscribe", "conversation": 12}
+        Follow a conversation. The server answers with a `turn` frame for every active turn
+        (the turn so far plus its `seq`), then forwards live frames.
+    {"type": "send", "conversation": 12 | null, "parent": 34 | null, "text": "...",
+     "client_id": "..."}
+        A new message after `parent` (null: first message). With conversation null a
+        conversation is created first (`conversation` frame).
+    {"type": "edit", "turn": 35, "text": "..."}      a sibling of turn 35 with new text
+    {"type": "regenerate", "turn": 35}               a sibling of turn 35 with the same text
+    {"type": "retry", "turn": 35}                    run failed/stopped turn 35 again in place
+    {"type": "stop", "turn": 35}                     stop a running generation, keep its text
+    {"type": "select", "conversation": 12, "turn": 36}  remember the branch on screen
+
+Server → client frames:
+
+    {"type": "conversation", "conversation": {...}}        created or renamed
+    {"type": "turn", "turn": {..., "html": "..."}, "seq": n}  a turn's whole state at seq n
+    {"type": "delta", "turn": id, "seq": n, "index": i, "delta": {...}}
+        one upstream delta of step i (text, thought summary, ...); apply in seq order
+    {"type": "step", "turn": id, "seq": n, "index": i, "html": "..."}
+        step i finished: its rendered HTML replaces the streamed plain text
+    {"type": "error", "code": "...", "message": "...", "client_id": "..."}
+        a refused frame; the socket stays open
+
+`seq` numbers every frame of one turn. A tab keeps the highest seq it applied per turn and
+ignores frames at or below it, so a snapshot followed by live frames never loses or doubles
+a character; a gap means it should subscribe again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+MAX_FRAME_BYTES = 256 * 1024
+MAX_TEXT_CHARS = 100_000
+
+Id = Annotated[int, Field(ge=1, le=2**62)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Subscribe(_Frame):
+    type: Literal["subscribe"]
+    conversation: Id
+
+
+class Send(_Frame):
+    type: Literal["send"]
+    conversation: Id | None = None
+    parent: Id | None = None
+    text: Text
+    client_id: Annotated[str, Field(max_length=64)] = ""
+
+
+class Edit(_Frame):
+    type: Literal["edit"]
+    turn: Id
+    text: Text
+    client_id: Annotated[str, Field(max_length=64)] = ""
+
+
+class Regenerate(_Frame):
+    type: Literal["regenerate"]
+    turn: Id
+
+
+class Retry(_Frame):
+    type: Literal["retry"]
+    turn: Id
+
+
+class Stop(_Frame):
+    type: Literal["stop"]
+    turn: Id
+
+
+class Select(_Frame):
+    type: Literal["select"]
+    conversation: Id
+    turn: Id
+
+
+ClientFrame = Annotated[
+    Subscribe | Send | Edit | Regenerate | Retry | Stop | Select, Field(discriminator="type")
+]
+client_frame = TypeAdapter(ClientFrame)
+KNOWN_TYPES = frozenset({"subscribe", "send", "edit", "regenerate", "retry", "stop", "select"})
+
+
+class ClientError(Exception):
+    """A frame the server refuses; it becomes an `error` frame and the socket stays open."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,64 @@
+"""Crash recovery: turns left active by a worker that died are taken over, once each.
+
+Every live generation refreshes its turn's heartbeat. A turn still active whose heartbeat
+went quiet belonged to a dead worker; each worker looks for such turns at start-up and then
+now and again, and claims one with a compare-and-set update, so only one worker recovers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from . import relay
+from .models import Turn
+
+log = logging.getLogger(__name__)
+
+_started = False
+
+
+def _orphans(stale_after: float) -> Q:
+    cutoff = timezone.now() - timedelta(seconds=stale_after)
+    return Q(status__in=Turn.ACTIVE) & (Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True))
+
+
+async def recover_orphans(stale_after: float | None = None) -> list[int]:
+    """Claim and resume every orphaned turn; returns the ids this worker took."""
+    stale = settings.CHAT_RECOVERY_STALE_SECONDS if stale_after is None else stale_after
+    claimed = []
+    async for turn in Turn.objects.filter(_orphans(stale)).order_by("pk"):
+        if relay.running(turn.pk):
+            continue
+        won = await Turn.objects.filter(Q(pk=turn.pk) & _orphans(stale)).aupdate(
+            worker=relay.WORKER_ID, heartbeat=timezone.now()
+        )
+        if won:
+            log.info("recovering turn %s left by %s", turn.pk, turn.worker or "an unknown worker")
+            relay.start(turn, resume=True)
+            claimed.append(turn.pk)
+    return claimed
+
+
+async def _loop(interval: float) -> None:
+    while True:
+        try:
+            await recover_orphans()
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("crash recovery pass failed")
+        await asyncio.sleep(interval)
+
+
+def ensure_started() -> None:
+    """Start this worker's recovery loop once, from inside its event loop."""
+    global _started
+    interval = settings.CHAT_RECOVERY_INTERVAL_SECONDS
+    if _started or interval <= 0:
+        return
+    _started = True
+    asyncio.get_running_loop().create_task(_loop(interval), name="crash-recovery")

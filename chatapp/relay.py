@@ -1,0 +1,333 @@
+"""Generations: one upstream call per turn, fanned out to every open tab.
+
+A Generation runs as an asyncio task that does not depend on any socket: closing a tab does
+not stop it; Stop cancels it. It folds upstream events into steps, sends each streamed delta
+to the conversation's channel-layer group (numbered by `seq`), and writes the turn to the
+database once per finished step and at the end, never per delta.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+import weakref
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from interactions_client import (
+    Accumulator,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncClient,
+    AuthenticationError,
+    BadRequestError,
+    InteractionsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamEvent,
+)
+from interactions_client.types import Interaction
+
+from . import upstream
+from .branches import Tree
+from .history import build_request
+from .models import Conversation, Turn
+from .payloads import render_step, turn_payload
+from .rendering import plain_text, render_steps
+
+log = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+HEARTBEAT_SECONDS = 5.0
+# A turn's final frame: later frames of that turn are stale by definition.
+FINAL_SEQ = 2**31
+# Deltas worth showing while they stream; the rest appear when their step finishes.
+LIVE_DELTAS = frozenset({"text", "thought_summary"})
+# Upstream statuses that end a turn, and what the turn shows.
+TURN_STATUS = {
+    "completed": Turn.Status.COMPLETED,
+    "incomplete": Turn.Status.INCOMPLETE,
+    "requires_action": Turn.Status.REQUIRES_ACTION,
+    "failed": Turn.Status.FAILED,
+    "cancelled": Turn.Status.STOPPED,
+    "budget_exceeded": Turn.Status.INCOMPLETE,
+}
+
+_generations: dict[int, Generation] = {}
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client() -> AsyncClient:
+    """One upstream client per event loop (its connection pool belongs to that loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _clients:
+        _clients[loop] = upstream.make_client()
+    return _clients[loop]
+
+
+async def broadcast(group: str, frame: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, {"type": "chat.frame", "frame": frame})
+
+
+def running(turn_id: int) -> Generation | None:
+    return _generations.get(turn_id)
+
+
+def busy(conversation_id: int) -> bool:
+    return any(g.conversation_id == conversation_id for g in _generations.values())
+
+
+def start(turn: Turn, *, resume: bool = False) -> Generation:
+    generation = Generation(turn.pk, turn.conversation_id, resume=resume)
+    _generations[turn.pk] = generation
+    generation.task = asyncio.create_task(generation.run(), name=f"generation-{turn.pk}")
+    generation.task.add_done_callback(lambda task, pk=turn.pk: _forget(pk, task))
+    return generation
+
+
+def stop(turn_id: int) -> bool:
+    generation = _generations.get(turn_id)
+    if generation is None or generation.task is None:
+        return False
+    generation.task.cancel()
+    return True
+
+
+def _forget(turn_id: int, task: asyncio.Task[None]) -> None:
+    _generations.pop(turn_id, None)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("generation %s crashed", turn_id, exc_info=task.exception())
+
+
+class _Unrecoverable(InteractionsError):
+    """A turn that died before the upstream stored anything to re-attach to."""
+
+
+def describe(exc: BaseException) -> dict[str, Any]:
+    """A clear message for the turn; never the key, never a stack trace."""
+    if isinstance(exc, _Unrecoverable):
+        return _error("interrupted", "The server restarted before this answer was saved.")
+    if isinstance(exc, RateLimitError):
+        return _error("rate_limited", "Gemini is rate-limiting requests right now (429).")
+    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+        return _error("auth", "The server's Gemini API key was refused.", retryable=False)
+    if isinstance(exc, BadRequestError):
+        return _error("bad_request", f"Gemini refused the request: {exc.message}", retryable=False)
+    if isinstance(exc, APIStatusError):
+        return _error("upstream", f"Gemini answered with an error ({exc.status_code}).")
+    if isinstance(exc, APITimeoutError):
+        return _error("timeout", "Gemini did not answer in time.")
+    if isinstance(exc, APIConnectionError):
+        return _error("connection", "The connection to Gemini was lost.")
+    return _error("internal", "Something went wrong while generating this answer.")
+
+
+def _error(code: str, message: str, *, retryable: bool = True) -> dict[str, Any]:
+    return {"code": code, "message": message, "retryable": retryable}
+
+
+class Generation:
+    def __init__(self, turn_id: int, conversation_id: int, *, resume: bool = False) -> None:
+        self.turn_id = turn_id
+        self.conversation_id = conversation_id
+        self.group = f"conv.{conversation_id}"
+        self.resume = resume
+        self.seq = 0
+        self.acc = Accumulator()
+        self.open_steps: set[int] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def view(self) -> dict[str, Any]:
+        """The turn so far, for a tab that subscribes mid-stream."""
+        return {
+            "steps": self.acc.snapshot()["steps"],
+            "open_steps": set(self.open_steps),
+            "seq": self.seq,
+        }
+
+    async def run(self) -> None:
+        status, error = Turn.Status.FAILED, None
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            turn = await Turn.objects.select_related("conversation").aget(pk=self.turn_id)
+            if self.resume:
+                await self._reattach(turn)
+            else:
+                await self._generate(turn)
+            status = TURN_STATUS.get(str(self.acc.data.get("status")), Turn.Status.COMPLETED)
+            if self.acc.error is not None:
+                status = Turn.Status.FAILED
+                error = _error("stream", f"Gemini stopped with an error: {self.acc.error.message}")
+            elif status == Turn.Status.FAILED:
+                error = _error("failed", self._upstream_failure())
+        except asyncio.CancelledError:
+            status = Turn.Status.STOPPED
+        except InteractionsError as exc:
+            log.warning("generation %s failed: %r", self.turn_id, exc)
+            error = describe(exc)
+        except Exception as exc:  # the turn must end whatever happened
+            log.exception("generation %s crashed", self.turn_id)
+            error = describe(exc)
+        finally:
+            heartbeat.cancel()
+        await self._finish(status, error)
+
+    async def _generate(self, turn: Turn) -> None:
+        conversation = turn.conversation
+        path = await self._path(turn)
+        request = build_request(conversation, path)
+        await Turn.objects.filter(pk=turn.pk).aupdate(
+            status=Turn.Status.IN_PROGRESS,
+            worker=WORKER_ID,
+            heartbeat=timezone.now(),
+            stored=not conversation.stateless,
+        )
+        try:
+            await self._consume(await client().interactions.create(stream=True, **request))
+        except NotFoundError:
+            if "previous_interaction_id" not in request or self.seq:
+                raise
+            # The chained interaction expired upstream: replay the branch from our copy.
+            log.info("turn %s: previous interaction gone, replaying history", turn.pk)
+            self.acc = Accumulator()
+            request = build_request(conversation, path, force_replay=True)
+            await self._consume(await client().interactions.create(stream=True, **request))
+
+    async def _reattach(self, turn: Turn) -> None:
+        """Recovery after a dead worker: re-attach to the upstream stream, else fetch it whole."""
+        if not (turn.interaction_id and turn.stored):
+            raise _Unrecoverable
+        self.acc.restore({"id": turn.interaction_id, "steps": turn.steps}, turn.last_event_id)
+        try:
+            stream = await client().interactions.get(
+                turn.interaction_id, stream=True, last_event_id=turn.last_event_id or None
+            )
+        except InteractionsError:
+            interaction: Interaction = await client().interactions.get(turn.interaction_id)
+            data = interaction.model_dump(mode="json")
+            # The stored view starts with the user's input; the turn keeps model steps only.
+            steps = data.get("steps") or []
+            while steps and steps[0].get("type") == "user_input":
+                steps.pop(0)
+            self.acc.restore({**data, "steps": steps}, turn.last_event_id)
+            return
+        if not turn.last_event_id:
+            self.acc = Accumulator()
+        await self._consume(stream)
+
+    async def _consume(self, stream: Any) -> None:
+        stream.accumulator = self.acc
+        async with stream:
+            async for event in stream:
+                await self._on_event(event)
+
+    async def _on_event(self, event: StreamEvent) -> None:
+        kind = event.event_type
+        if kind == "interaction.created" and event.interaction and event.interaction.id:
+            await Turn.objects.filter(pk=self.turn_id).aupdate(interaction_id=event.interaction.id)
+        elif kind == "step.start" and event.index is not None:
+            self.open_steps.add(self.acc.position(event.index))
+        elif kind == "step.delta" and event.index is not None and event.delta is not None:
+            await self._on_delta(
+                self.acc.position(event.index), event.delta.model_dump(mode="json")
+            )
+        elif kind == "step.stop" and event.index is not None:
+            await self._on_step_done(self.acc.position(event.index))
+
+    async def _on_delta(self, index: int, delta: dict[str, Any]) -> None:
+        if delta.get("type") not in LIVE_DELTAS:
+            return
+        text = (
+            delta.get("text")
+            if delta["type"] == "text"
+            else (delta.get("content") or {}).get("text")
+        )
+        if not text:
+            return
+        self.seq += 1
+        await broadcast(
+            self.group,
+            {
+                "type": "delta",
+                "turn": self.turn_id,
+                "seq": self.seq,
+                "index": index,
+                "delta": {"type": delta["type"], "text": text},
+            },
+        )
+
+    async def _on_step_done(self, index: int) -> None:
+        self.open_steps.discard(index)
+        steps = self.acc.steps
+        self.seq += 1
+        parts = render_steps([steps[index]]) if index < len(steps) else []
+        html = render_step({"index": index, "type": steps[index].get("type"), "parts": parts})
+        await broadcast(
+            self.group,
+            {"type": "step", "turn": self.turn_id, "seq": self.seq, "index": index, "html": html},
+        )
+        await Turn.objects.filter(pk=self.turn_id).aupdate(
+            steps=self.acc.snapshot()["steps"],
+            last_event_id=self.acc.last_event_id or "",
+            heartbeat=timezone.now(),
+        )
+
+    async def _finish(self, status: str, error: dict[str, Any] | None) -> None:
+        snapshot = self.acc.snapshot()
+        steps = snapshot["steps"]
+        fields: dict[str, Any] = {
+            "status": status,
+            "steps": steps,
+            "answer_text": plain_text(steps),
+            "usage": snapshot.get("usage"),
+            "error": error,
+            "last_event_id": self.acc.last_event_id or "",
+            "finished": timezone.now(),
+            "heartbeat": None,
+        }
+        if snapshot.get("id"):
+            fields["interaction_id"] = snapshot["id"]
+        await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
+        await Conversation.objects.filter(pk=self.conversation_id).aupdate(updated=timezone.now())
+        turn = await Turn.objects.aget(pk=self.turn_id)
+        siblings = [
+            t
+            async for t in Turn.objects.filter(
+                conversation_id=turn.conversation_id, parent_id=turn.parent_id
+            ).order_by("created", "pk")
+        ]
+        self.open_steps.clear()
+        await broadcast(
+            self.group, {"type": "turn", "seq": FINAL_SEQ, "turn": turn_payload(turn, siblings)}
+        )
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await Turn.objects.filter(pk=self.turn_id, worker=WORKER_ID).aupdate(
+                heartbeat=timezone.now()
+            )
+
+    async def _path(self, turn: Turn) -> list[Turn]:
+        turns = [t async for t in Turn.objects.filter(conversation_id=turn.conversation_id)]
+        return Tree.of(turns).path_to(next(t for t in turns if t.pk == turn.pk))
+
+    def _upstream_failure(self) -> str:
+        errors = self.acc.data.get("errors") or []
+        message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
+        return (
+            f"Gemini could not finish this answer: {message}"
+            if message
+            else ("Gemini could not finish this answer.")
+        )

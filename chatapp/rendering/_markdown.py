@@ -1,0 +1,259 @@
+"""Markdown → sanitized HTML: markdown-it-py (raw HTML off), Pygments, nh3.
+
+Citation markers travel through the parser as private-use placeholders (``PH_OPEN n PH_CLOSE``)
+that a core rule turns into ``cite`` tokens, moving them out of code and link text so the
+marker never lands inside an attribute, a code span or another link.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from pygments import highlight as _pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
+from pygments.util import ClassNotFound
+
+LINK_REL = "noopener noreferrer nofollow"
+_MAX_HIGHLIGHT_CHARS = 100_000
+
+# Citation placeholders: private-use chars, stripped from all input so only we can write them.
+PH_OPEN, PH_CLOSE = "\ue000", "\ue001"
+PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+PUA = re.compile("[\ue000\ue001]")
+
+_ALIGN_STYLE = re.compile(r"^text-align:(left|center|right)$")
+
+_ALLOWED_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li",
+    "table", "thead", "tbody", "tr", "th", "td", "pre", "code", "em", "strong", "del", "s",
+    "a", "span", "div", "button", "sup",
+}  # fmt: skip
+_ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
+_HIGHLIGHT_CLASSES = {c for c in STANDARD_TYPES.values() if c}
+
+_cleaner = nh3.Cleaner(
+    tags=_ALLOWED_TAGS,
+    clean_content_tags={"script", "style", "iframe", "svg", "math", "template", "noscript"},
+    attributes={"a": {"href", "title", "data-cite"}, "ol": {"start"}},
+    tag_attribute_values={"button": {"type": {"button"}, "aria-label": {"Copy code"}}},
+    set_tag_attribute_values={"a": {"target": "_blank"}},
+    allowed_classes={
+        "span": _HIGHLIGHT_CLASSES | {"code-lang"},
+        "div": {"code-block", "code-head"},
+        "pre": {"highlight"},
+        "button": {"copy-code"},
+        "sup": {"cite"},
+        "th": _ALIGN_CLASSES,
+        "td": _ALIGN_CLASSES,
+    },
+    url_schemes={"http", "https", "mailto"},
+    url_relative="deny",
+    link_rel=LINK_REL,
+    strip_comments=True,
+)
+_formatter = HtmlFormatter(nowrap=True, cssclass="highlight")
+
+
+def render_markdown(text: str) -> str:
+    """Markdown → sanitized HTML (raw HTML in ``text`` is shown as text)."""
+    return render_source(PUA.sub("", clean_text(text)), {})
+
+
+def sanitize_html(fragment: str) -> str:
+    """``fragment`` reduced to the allow-list this module renders (idempotent on its output)."""
+    return _cleaner.clean(fragment)
+
+
+def render_source(source: str, cites: dict[int, tuple[str, str]]) -> str:
+    if not source.strip():
+        return ""
+    rendered = _md.render(source, {"cites": cites})
+    # Placeholders are turned into tokens before rendering; drop any the parser hid elsewhere.
+    return _cleaner.clean(PUA.sub("", PLACEHOLDER.sub("", rendered)))
+
+
+def _normalize_link(url: str) -> str:
+    # Keep placeholders out of percent-encoding so the core rule can move them after the link.
+    marks = "".join(m.group(0) for m in PLACEHOLDER.finditer(url))
+    return _base_normalize_link(PLACEHOLDER.sub("", url)) + marks
+
+
+def _take_marks(text: str) -> tuple[str, list[int]]:
+    return PLACEHOLDER.sub("", text), [int(n) for n in PLACEHOLDER.findall(text)]
+
+
+def _cite_tokens(numbers: Iterable[int]) -> list[Token]:
+    return [Token("cite", "", 0, meta={"n": n}) for n in numbers]
+
+
+def _core_rule(state: StateCore) -> None:
+    """Move citation placeholders out of code and links; table alignment → classes."""
+    for tok in state.tokens:
+        if tok.type in ("fence", "code_block"):
+            tok.content, in_code = _take_marks(tok.content)
+            tok.info, in_info = _take_marks(tok.info)
+            tok.meta["cites"] = in_info + in_code
+        elif tok.type in ("th_open", "td_open"):
+            match = _ALIGN_STYLE.match(str(tok.attrs.pop("style", "")))
+            if match:
+                tok.attrSet("class", f"align-{match.group(1)}")
+        elif tok.type == "inline" and tok.children:
+            tok.children = _inline_children(tok.children)
+
+
+def _inline_children(children: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    held: list[list[int]] = []  # markers held back until the enclosing link closes
+    for child in children:
+        marks: list[int] = []
+        for name, value in list(child.attrs.items()):
+            child.attrs[name], found = _take_marks(str(value))
+            marks += found
+        if child.type == "link_open":
+            held.append(marks)
+            out.append(child)
+            continue
+        if child.type == "link_close":
+            out.append(child)
+            # An autolink's URL is also its text: one marker each, in number order.
+            out += _cite_tokens(sorted(set(held.pop())) if held else [])
+            continue
+        if child.type == "image":
+            alt, found = _take_marks("".join(c.content for c in child.children or []))
+            marks += found
+            src = str(child.attrs.get("src", ""))
+            if held or not is_http_url(src):
+                out.append(_text_token(alt))
+            else:
+                link = Token("link_open", "a", 1, attrs={"href": src})
+                out += [link, _text_token(alt or src), Token("link_close", "a", -1)]
+        elif child.type in ("text", "code_inline"):
+            if child.type == "text" and not held:
+                out += _split_text(child)
+                continue
+            child.content, found = _take_marks(child.content)
+            marks += found
+            out.append(child)
+        else:
+            out.append(child)
+        if held:
+            held[-1] += marks
+        else:
+            out += _cite_tokens(marks)
+    for marks in held:
+        out += _cite_tokens(sorted(set(marks)))
+    return out
+
+
+def _split_text(tok: Token) -> list[Token]:
+    parts = PLACEHOLDER.split(tok.content)
+    out: list[Token] = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out += _cite_tokens([int(part)])
+        elif part:
+            out.append(_text_token(part))
+    return out
+
+
+def _text_token(content: str) -> Token:
+    return Token("text", "", 0, content=content)
+
+
+def _render_cite(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    n = int(tokens[idx].meta["n"])
+    source = env.get("cites", {}).get(n)
+    if source is None:
+        return ""
+    url, title = source
+    return (
+        f'<sup class="cite"><a href="{html.escape(url)}" target="_blank" rel="{LINK_REL}"'
+        f' data-cite="{n}" title="{html.escape(title)}">[{n}]</a></sup>'
+    )
+
+
+def _render_code(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    tok = tokens[idx]
+    lang = tok.info.strip().split(maxsplit=1)[0] if tok.info.strip() else ""
+    markers = "".join(
+        _render_cite(self, _cite_tokens([n]), 0, options, env) for n in tok.meta.get("cites", [])
+    )
+    block = _code_block(tok.content, lang)
+    return block + (f"<p>{markers}</p>\n" if markers else "")
+
+
+def code_block_html(code: str, language: str = "") -> str:
+    """A highlighted code block with its header and (inert) copy button, sanitized."""
+    return _cleaner.clean(_code_block(code, language))
+
+
+def _code_block(code: str, language: str) -> str:
+    body = _highlight(code, language)
+    label = html.escape(language[:40] or "text")
+    return (
+        '<div class="code-block"><div class="code-head">'
+        f'<span class="code-lang">{label}</span>'
+        '<button type="button" class="copy-code" aria-label="Copy code">Copy</button></div>'
+        f'<pre class="highlight"><code>{body}</code></pre></div>\n'
+    )
+
+
+def _highlight(code: str, language: str) -> str:
+    if language and len(code) <= _MAX_HIGHLIGHT_CHARS:
+        try:
+            lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
+        except ClassNotFound:
+            pass
+        else:
+            return str(_pygments_highlight(code, lexer, _formatter))
+    return html.escape(code)
+
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_md.enable(["table", "strikethrough"])
+_base_normalize_link = _md.normalizeLink
+_md.normalizeLink = _normalize_link  # type: ignore[method-assign]
+_md.core.ruler.push("chat_citations", _core_rule)
+_md.add_render_rule("cite", _render_cite)
+_md.add_render_rule("fence", _render_code)
+_md.add_render_rule("code_block", _render_code)
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_http_url(url: str) -> bool:
+    if not url or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def clean_text(text: object) -> str:
+    """Text that encodes as UTF-8: lone surrogates (possible via JSON) become U+FFFD."""
+    if not isinstance(text, str):
+        return ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text

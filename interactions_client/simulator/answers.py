@@ -1,0 +1,184 @@
+"""Deterministic answer texts: Markdown that says it is simulated and echoes what it got.
+
+Everything here is a pure function of the conversation, so the same request always yields
+the same text, and tests can check that prompts, attachments, history and system
+instructions really reached the upstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .inputs import JSON, Context, describe_media, result_text, step_media
+
+BANNER = "*Offline simulator — not a real Gemini answer.*"
+_MAX_QUOTE = 300
+_MAX_EARLIER_QUOTE = 80
+_MAX_EARLIER = 6
+
+
+def quote(text: str, limit: int = _MAX_QUOTE) -> str:
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return f"“{flat}”"
+
+
+def _pick(seed: str, options: list[str]) -> str:
+    return options[hashlib.sha256(seed.encode()).digest()[0] % len(options)]
+
+
+def preamble(ctx: Context) -> list[str]:
+    """Banner, the quoted prompt, system instruction, attachments and earlier turns."""
+    parts = [BANNER, f"You said: {quote(ctx.prompt())}"]
+    if ctx.system_instruction:
+        parts.append(f"System instruction acknowledged: {quote(ctx.system_instruction)}")
+    user = ctx.latest_user()
+    media = step_media(user) if user else []
+    if media:
+        lines = "\n".join(f"- {describe_media(m)}" for m in media)
+        parts.append(f"Attachments I received:\n{lines}")
+    earlier = ctx.earlier_user_texts()
+    if earlier:
+        shown = earlier[-_MAX_EARLIER:]
+        first = len(earlier) - len(shown) + 1
+        lines = "\n".join(
+            f"{first + i}. {quote(t, _MAX_EARLIER_QUOTE)}" for i, t in enumerate(shown)
+        )
+        note = f" ({first - 1} earlier not shown)" if first > 1 else ""
+        parts.append(f"Earlier in this conversation you said{note}:\n{lines}")
+    return parts
+
+
+def chat_answer(ctx: Context, *, long: bool = False) -> str:
+    prompt = ctx.prompt()
+    parts = preamble(ctx)
+    words = prompt.split()
+    topic = " ".join(words[:8]) + ("…" if len(words) > 8 else "") or "your message"
+    parts.append(
+        _pick(
+            prompt,
+            [
+                f"Here is a simulated reply about **{topic}**. A real model would reason about "
+                "it; this one only proves the round trip:",
+                f"Simulated thoughts on **{topic}**, in a few Markdown bullets:",
+                f"A canned answer for **{topic}** follows, formatted to exercise rendering:",
+            ],
+        )
+    )
+    parts.append(
+        "- the request reached the simulator intact\n"
+        "- the answer is deterministic: the same request gives the same text\n"
+        "- `inline code`, *emphasis* and **bold** render as Markdown"
+    )
+    lowered = prompt.lower()
+    if any(word in lowered for word in ("code", "python", "script", "function", "program")):
+        parts.append("```python\ndef simulated() -> str:\n    return 'offline simulator'\n```")
+    if long:
+        parts.append(long_body(prompt))
+    return "\n\n".join(parts)
+
+
+def long_body(prompt: str) -> str:
+    """About 4 KB of numbered sections, so the answer needs several continuation hops."""
+    topic = " ".join(prompt.split()[:5]) or "the topic"
+    sections = []
+    for n in range(1, 13):
+        sections.append(
+            f"## Part {n}\n\n"
+            f"Section {n} of the long simulated answer about “{topic}”. It exists to make the "
+            "reply longer than one decode hop, so the client has to follow "
+            "requires_continuation tokens and stitch the text back together in order. "
+            f"Every part carries its own number ({n}) so a test can check nothing was lost."
+        )
+    return "\n\n".join(sections)
+
+
+def function_answer(ctx: Context, results: list[JSON]) -> str:
+    parts = [BANNER]
+    if ctx.prompt():
+        parts.append(f"You asked: {quote(ctx.prompt())}")
+    if ctx.system_instruction:
+        parts.append(f"System instruction acknowledged: {quote(ctx.system_instruction)}")
+    names = {s.get("id"): s.get("name") for s in ctx.steps if s.get("type") == "function_call"}
+    lines = []
+    for res in results:
+        name = res.get("name") or names.get(res.get("call_id")) or "function"
+        flag = " (reported as an error)" if res.get("is_error") else ""
+        lines.append(f"- `{name}` returned{flag}: {quote(result_text(res.get('result')), 500)}")
+    parts.append("I called your tools and got:\n" + "\n".join(lines))
+    parts.append("Based on those results, that is the (simulated) answer.")
+    return "\n\n".join(parts)
+
+
+def search_answer(ctx: Context, urls: list[tuple[str, str]]) -> tuple[str, list[JSON]]:
+    """Grounded text with non-ASCII before the cited sentences; citations use byte offsets."""
+    head = "\n\n".join(preamble(ctx))
+    intro = "Résumé (simulé) — 検索結果の要約 🔎: "
+    sentences = [
+        f"According to the first source, the search for {quote(ctx.prompt(), 120)} "
+        "ran offline in the simulator.",
+        "The second source confirms that no real web request was made — ünïcödé stays intact.",
+    ]
+    text = head + "\n\n" + intro + sentences[0] + " " + sentences[1]
+    encoded = text.encode()
+    annotations: list[JSON] = []
+    for sentence, (url, title) in zip(sentences, urls, strict=False):
+        start = encoded.rindex(sentence.encode())
+        annotations.append(
+            {
+                "type": "url_citation",
+                "url": url,
+                "title": title,
+                "start_index": start,
+                "end_index": start + len(sentence.encode()),
+            }
+        )
+    return text, annotations
+
+
+def search_widget(query: str) -> str:
+    """The kind of HTML+CSS snippet Google returns in ``search_suggestions``."""
+    href = "https://www.google.com/search?q=" + "+".join(query.split())
+    return (
+        "<style>.container{align-items:center;border-radius:8px;display:flex;"
+        "font-family:Google Sans,Roboto,sans-serif;padding:8px 12px}"
+        ".chip{border:1px solid #d2d2d2;border-radius:16px;color:#5e5e5e;"
+        "display:inline-block;margin:0 4px;padding:4px 12px;text-decoration:none}</style>"
+        '<div class="container"><div class="headline">Search suggestions</div>'
+        f'<a class="chip" href="{href}">{query}</a></div>'
+    )
+
+
+def thought_summary(ctx: Context) -> str:
+    return (
+        "**Planning a simulated reply**\n\n"
+        f"The user wrote {len(ctx.prompt().split())} words. I am the offline simulator, so "
+        "I will echo the request and answer deterministically."
+    )
+
+
+def agent_script(prompt: str) -> tuple[str, str]:
+    """Code an agent "runs" in its sandbox, with the output that code really prints."""
+    if "fibonacci" in prompt.lower():
+        nums = [0, 1]
+        while len(nums) < 20:
+            nums.append(nums[-1] + nums[-2])
+        code = (
+            "nums = [0, 1]\n"
+            "while len(nums) < 20:\n"
+            "    nums.append(nums[-1] + nums[-2])\n"
+            "with open('fibonacci.txt', 'w') as f:\n"
+            "    f.write('\\n'.join(map(str, nums)))\n"
+            "with open('fibonacci.txt') as f:\n"
+            "    print(f.read())\n"
+        )
+        return code, "\n".join(map(str, nums)) + "\n"
+    task = " ".join(prompt.split())
+    code = (
+        f"task = {task!r}\n"
+        "words = task.split()\n"
+        "print(len(words), 'words; first:', words[0] if words else '')\n"
+    )
+    words = task.split()
+    return code, f"{len(words)} words; first: {words[0] if words else ''}\n"

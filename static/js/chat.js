@@ -1,0 +1,343 @@
+// The chat page: a websocket to the server, live turns, the composer and message actions.
+// Turn and step markup always comes from the server (its templates and sanitizer); this
+// module only inserts it, and appends streamed text as plain text nodes.
+import { postForm } from "./http.js";
+
+const FINAL_SEQ = 2 ** 31;
+const chat = document.getElementById("chat");
+const messages = document.getElementById("messages");
+const prompt = document.getElementById("prompt");
+const composer = document.getElementById("composer");
+const sendBtn = document.getElementById("send-btn");
+const stopBtn = document.getElementById("stop-btn");
+const conn = document.getElementById("conn");
+const composerError = document.getElementById("composer-error");
+const settingsForm = document.getElementById("settings");
+const settingsBtn = document.getElementById("settings-btn");
+
+let conversationId = Number(chat.dataset.conversation) || null;
+const seqs = new Map(); // turn id -> highest seq applied
+let socket = null;
+let retryDelay = 500;
+let settingsDirty = false;
+const outbox = [];
+
+// --- the socket ---
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}${chat.dataset.ws}`);
+  socket.addEventListener("open", () => {
+    retryDelay = 500;
+    setConn("");
+    if (conversationId) send({ type: "subscribe", conversation: conversationId });
+    while (outbox.length) socket.send(JSON.stringify(outbox.shift()));
+  });
+  socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4401) { location.href = "/login/?next=" + encodeURIComponent(location.pathname); return; }
+    setConn("Reconnecting…");
+    setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 10000);
+  });
+}
+
+function send(frame) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  else outbox.push(frame);
+}
+
+function setConn(text) {
+  conn.textContent = text;
+  conn.hidden = !text;
+}
+
+function handle(frame) {
+  switch (frame.type) {
+    case "conversation": return onConversation(frame.conversation);
+    case "turn": return applyTurn(frame);
+    case "delta": return applyDelta(frame);
+    case "step": return applyStep(frame);
+    case "error": return showError(frame.message);
+  }
+}
+
+// --- applying frames ---
+
+function fresh(turnId, seq) {
+  const known = seqs.get(turnId);
+  return known === undefined || seq > known;
+}
+
+function onConversation(conversation) {
+  conversationId = conversation.id;
+  chat.dataset.conversation = String(conversation.id);
+  history.replaceState(null, "", conversation.url);
+  document.getElementById("chat-title").textContent = conversation.title;
+  document.title = `${conversation.title} · Gemini Team Chat`;
+  settingsForm.dataset.url = `/c/${conversation.id}/settings`;
+  document.dispatchEvent(new CustomEvent("conversations-changed"));
+}
+
+function applyTurn(frame) {
+  const turn = frame.turn;
+  if (turn.conversation !== conversationId) return;
+  if (frame.reset) seqs.delete(turn.id);
+  if (!fresh(turn.id, frame.seq) && !frame.reset) return;
+  seqs.set(turn.id, frame.seq);
+  const node = elementFrom(turn.html);
+  const existing = document.getElementById(`turn-${turn.id}`);
+  if (existing) {
+    existing.replaceWith(node);
+  } else {
+    const sibling = turn.siblings.map((id) => document.getElementById(`turn-${id}`)).find(Boolean);
+    const last = lastTurn();
+    if (sibling) {
+      // An edit or a regeneration: the new version replaces the old branch on screen.
+      while (sibling.nextElementSibling) sibling.nextElementSibling.remove();
+      sibling.replaceWith(node);
+    } else if ((turn.parent === null && !last) || (last && Number(last.dataset.turn) === turn.parent)) {
+      document.getElementById("empty-state")?.remove();
+      messages.append(node);
+    } else {
+      return; // a turn of another branch
+    }
+  }
+  afterChange();
+}
+
+function applyDelta(frame) {
+  if (!fresh(frame.turn, frame.seq)) return;
+  const known = seqs.get(frame.turn);
+  if (known !== undefined && frame.seq > known + 1) return resubscribe();
+  const turnEl = document.getElementById(`turn-${frame.turn}`);
+  if (!turnEl) return;
+  seqs.set(frame.turn, frame.seq);
+  const step = liveStep(turnEl, frame.index, frame.delta.type);
+  const nearBottom = isNearBottom();
+  step.querySelector(".live-text").append(document.createTextNode(frame.delta.text));
+  if (nearBottom) scrollToBottom();
+}
+
+function applyStep(frame) {
+  if (!fresh(frame.turn, frame.seq)) return;
+  const known = seqs.get(frame.turn);
+  if (known !== undefined && frame.seq > known + 1) return resubscribe();
+  const turnEl = document.getElementById(`turn-${frame.turn}`);
+  if (!turnEl) return;
+  seqs.set(frame.turn, frame.seq);
+  const node = elementFrom(frame.html);
+  const existing = turnEl.querySelector(`.steps > [data-step="${frame.index}"]`);
+  if (existing) existing.replaceWith(node);
+  else turnEl.querySelector(".steps").append(node);
+  afterChange();
+}
+
+function liveStep(turnEl, index, kind) {
+  const steps = turnEl.querySelector(".steps");
+  let step = steps.querySelector(`:scope > [data-step="${index}"]`);
+  if (!step) {
+    step = document.createElement("div");
+    step.className = "step step-live";
+    step.dataset.step = String(index);
+    const text = document.createElement("div");
+    text.className = "live-text";
+    if (kind === "thought_summary") {
+      const details = document.createElement("details");
+      details.className = "thinking";
+      details.open = true;
+      const summary = document.createElement("summary");
+      summary.textContent = "Thinking…";
+      details.append(summary, text);
+      step.append(details);
+    } else {
+      step.append(text);
+    }
+    steps.append(step);
+  }
+  return step;
+}
+
+function resubscribe() {
+  if (conversationId) send({ type: "subscribe", conversation: conversationId });
+}
+
+function elementFrom(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  return template.content.firstElementChild;
+}
+
+// --- page state ---
+
+function lastTurn() {
+  const turns = messages.querySelectorAll(":scope > .turn");
+  return turns.length ? turns[turns.length - 1] : null;
+}
+
+function runningTurn() {
+  return messages.querySelector(':scope > .turn[data-status="queued"], :scope > .turn[data-status="in_progress"]');
+}
+
+function afterChange() {
+  const running = runningTurn();
+  stopBtn.hidden = !running;
+  sendBtn.hidden = Boolean(running);
+  if (isNearBottom(400)) scrollToBottom();
+}
+
+function isNearBottom(margin = 120) {
+  return messages.scrollHeight - messages.scrollTop - messages.clientHeight < margin;
+}
+
+function scrollToBottom() {
+  messages.scrollTop = messages.scrollHeight;
+}
+
+function showError(text) {
+  composerError.textContent = text;
+  composerError.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { composerError.hidden = true; }, 6000);
+}
+
+// --- the composer ---
+
+async function submit() {
+  const text = prompt.value.trim();
+  if (!text) return;
+  if (runningTurn()) return showError("Wait for the current answer, or stop it.");
+  if (!conversationId && settingsDirty) {
+    try { await saveSettings(); } catch (error) { return showError(error.message); }
+  }
+  const last = lastTurn();
+  send({
+    type: "send",
+    conversation: conversationId,
+    parent: last ? Number(last.dataset.turn) : null,
+    text,
+    client_id: String(Date.now()),
+  });
+  prompt.value = "";
+  autosize();
+}
+
+function autosize() {
+  prompt.style.height = "auto";
+  prompt.style.height = `${Math.min(prompt.scrollHeight, 240)}px`;
+}
+
+composer.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
+prompt.addEventListener("input", autosize);
+prompt.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submit();
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    const running = runningTurn();
+    if (running) send({ type: "stop", turn: Number(running.dataset.turn) });
+  }
+});
+stopBtn.addEventListener("click", () => {
+  const running = runningTurn();
+  if (running) send({ type: "stop", turn: Number(running.dataset.turn) });
+});
+
+// --- message actions ---
+
+messages.addEventListener("click", (event) => {
+  const copyCode = event.target.closest(".copy-code");
+  if (copyCode) return copy(copyCode.closest(".code-block").querySelector("pre").innerText, copyCode);
+  const button = event.target.closest("[data-action]");
+  if (!button) return;
+  const turnEl = button.closest(".turn");
+  const turnId = Number(turnEl.dataset.turn);
+  switch (button.dataset.action) {
+    case "stop": return send({ type: "stop", turn: turnId });
+    case "retry": return send({ type: "retry", turn: turnId });
+    case "regenerate": return send({ type: "regenerate", turn: turnId });
+    case "copy": return copy(turnEl.querySelector(".steps").innerText, button);
+    case "edit": return startEdit(turnEl);
+    case "branch":
+      if (button.dataset.target) location.href = `/c/${conversationId}/?turn=${button.dataset.target}`;
+  }
+});
+
+function startEdit(turnEl) {
+  const body = turnEl.querySelector(".msg-user .msg-body");
+  if (body.querySelector("form")) return;
+  const original = turnEl.querySelector(".user-text").textContent;
+  const form = document.createElement("form");
+  form.className = "edit-form";
+  const area = document.createElement("textarea");
+  area.value = original;
+  area.rows = Math.min(10, original.split("\n").length + 1);
+  area.setAttribute("aria-label", "Edit message");
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "btn-primary";
+  save.textContent = "Send";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "btn-small";
+  cancel.textContent = "Cancel";
+  form.append(area, save, cancel);
+  body.append(form);
+  area.focus();
+  cancel.addEventListener("click", () => form.remove());
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!area.value.trim()) return;
+    send({ type: "edit", turn: Number(turnEl.dataset.turn), text: area.value });
+    form.remove();
+  });
+}
+
+async function copy(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+    const label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  } catch {
+    showError("Copying is not allowed here.");
+  }
+}
+
+// --- conversation settings ---
+
+async function saveSettings() {
+  const data = new FormData(settingsForm);
+  const result = await postForm(settingsForm.dataset.url, data);
+  settingsDirty = false;
+  if (result.id && !conversationId) {
+    onConversation({ id: result.id, url: result.url, title: "New chat" });
+    send({ type: "subscribe", conversation: result.id });
+  }
+  return result;
+}
+
+settingsBtn.addEventListener("click", () => {
+  settingsForm.hidden = !settingsForm.hidden;
+  settingsBtn.setAttribute("aria-expanded", String(!settingsForm.hidden));
+});
+settingsForm.addEventListener("input", () => { settingsDirty = true; });
+settingsForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const status = document.getElementById("settings-status");
+  try {
+    await saveSettings();
+    status.textContent = "Saved.";
+  } catch (error) {
+    status.textContent = error.message;
+  }
+});
+
+for (const turnEl of messages.querySelectorAll(":scope > .turn")) seqs.set(Number(turnEl.dataset.turn), 0);
+afterChange();
+scrollToBottom();
+connect();
+prompt.focus();

@@ -1,0 +1,64 @@
+// The conversation list: search, paging, rename, pin, archive and delete.
+import { postForm } from "./http.js";
+
+const list = document.getElementById("conv-list");
+const search = document.getElementById("conv-search");
+const archived = document.getElementById("show-archived");
+const sidebar = document.getElementById("sidebar");
+const menuBtn = document.getElementById("menu-btn");
+const current = Number(document.getElementById("chat").dataset.conversation) || null;
+let searchTimer = null;
+
+async function load(page = 1) {
+  const params = new URLSearchParams({ q: search.value, page: String(page) });
+  if (archived.checked) params.set("archived", "1");
+  const response = await fetch(`/sidebar/?${params}`, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const html = await response.text();
+  if (page === 1) {
+    list.innerHTML = html;
+  } else {
+    list.querySelector(".conv-more")?.remove();
+    list.insertAdjacentHTML("beforeend", html);
+  }
+}
+
+search.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => load(1), 250);
+});
+search.form.addEventListener("submit", (event) => { event.preventDefault(); load(1); });
+archived.addEventListener("change", () => load(1));
+document.addEventListener("conversations-changed", () => load(1));
+
+list.addEventListener("click", async (event) => {
+  const more = event.target.closest("[data-more]");
+  if (more) return load(Number(more.dataset.more));
+  const button = event.target.closest("[data-conv-action]");
+  if (!button) return;
+  const item = button.closest("[data-conversation]");
+  const id = Number(item.dataset.conversation);
+  const action = button.dataset.convAction;
+  const title = item.querySelector(".conv-title").textContent;
+  const data = {};
+  if (action === "rename") {
+    const name = window.prompt("Rename conversation", title);
+    if (name === null || !name.trim()) return;
+    data.title = name.trim();
+  }
+  if (action === "delete" && !window.confirm(`Delete “${title}”? This cannot be undone.`)) return;
+  try {
+    await postForm(`/c/${id}/${action}`, data);
+  } catch (error) {
+    window.alert(error.message);
+    return;
+  }
+  if (action === "delete" && id === current) { location.href = "/"; return; }
+  if (action === "rename" && id === current) document.getElementById("chat-title").textContent = data.title;
+  load(1);
+});
+
+menuBtn.addEventListener("click", () => {
+  const open = sidebar.classList.toggle("open");
+  menuBtn.setAttribute("aria-expanded", String(open));
+});

@@ -1,0 +1,332 @@
+"""The chat websocket and relay against the simulator on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from django.db.models import QuerySet
+
+from chatapp import relay
+from chatapp.models import Conversation, Turn
+from interactions_client.simulator import Fault
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def is_type(kind: str) -> Any:
+    return lambda f: f["type"] == kind
+
+
+def text_of(turn: Turn) -> str:
+    return "".join(
+        item.get("text", "")
+        for step in turn.steps
+        if step.get("type") == "model_output"
+        for item in step.get("content") or []
+    )
+
+
+async def start_chat(
+    sock: Any, text: str, conversation: int | None = None, parent: int | None = None
+) -> dict:
+    await sock.send({"type": "send", "conversation": conversation, "parent": parent, "text": text})
+    return await sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0)
+
+
+async def test_it_refuses_anonymous_users(connect: Any) -> None:
+    sock = await connect(None)
+    assert not sock.connected and sock.close_code == 4401
+
+
+async def test_it_refuses_foreign_origins(connect: Any, alice: Any) -> None:
+    sock = await connect(alice, origin=b"https://evil.example")
+    assert not sock.connected
+
+
+async def test_a_message_streams_deltas_then_steps_then_the_final_turn(
+    connect: Any, alice: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[str] = []
+    original = QuerySet.aupdate
+
+    async def counting_aupdate(self: QuerySet, **kwargs: Any) -> int:
+        if self.model is Turn:
+            writes.append(",".join(sorted(kwargs)))
+        return await original(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "aupdate", counting_aupdate)
+    sock = await connect(alice)
+    await sock.send(
+        {"type": "send", "conversation": None, "parent": None, "text": "Explain how AI works"}
+    )
+    created = await sock.until(is_type("conversation"))
+    assert created["conversation"]["title"] == "Explain how AI works"
+    first = await sock.until(is_type("turn"))
+    assert first["seq"] == 0 and first["turn"]["status"] == "queued"
+    final = await sock.until_final()
+    deltas = [f for f in sock.frames if f["type"] == "delta"]
+    steps = [f for f in sock.frames if f["type"] == "step"]
+    assert len(deltas) >= 3 and steps
+    seqs = [f["seq"] for f in sock.frames if f["type"] in ("delta", "step")]
+    assert seqs == list(range(1, len(seqs) + 1))
+    streamed = "".join(d["delta"]["text"] for d in deltas if d["delta"]["type"] == "text")
+    turn = await Turn.objects.aget(pk=first["turn"]["id"])
+    assert turn.status == "completed" and turn.interaction_id.startswith("v1_")
+    assert streamed == text_of(turn)
+    assert "Explain how AI works" in streamed
+    assert final["turn"]["status"] == "completed" and final["turn"]["usage"]["total_tokens"] > 0
+    assert "Explain how AI works" in final["turn"]["html"]
+    # Written once per finished step and at the end, never per delta.
+    step_writes = [w for w in writes if "last_event_id" in w and "status" not in w]
+    assert len(step_writes) == len(steps)
+    assert len(writes) < len(deltas)
+
+
+async def test_two_tabs_see_the_same_live_stream(connect: Any, alice: Any, upstream: Any) -> None:
+    first = await connect(alice)
+    await first.send(
+        {"type": "send", "conversation": None, "parent": None, "text": "[[sim:slow]] hello there"}
+    )
+    conversation = (await first.until(is_type("conversation")))["conversation"]["id"]
+    second = await connect(alice)
+    await second.send({"type": "subscribe", "conversation": conversation})
+    await first.until_final()
+    await second.until_final()
+    texts = []
+    for sock in (first, second):
+        texts.append("".join(f["delta"]["text"] for f in sock.frames if f["type"] == "delta"))
+    assert texts[1] and texts[0].endswith(texts[1][-20:])
+
+
+async def test_a_tab_that_reconnects_mid_stream_loses_and_repeats_nothing(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    first = await connect(alice)
+    await first.send(
+        {"type": "send", "conversation": None, "parent": None, "text": "[[sim:slow]] count for me"}
+    )
+    conversation = (await first.until(is_type("conversation")))["conversation"]["id"]
+    await first.until(lambda f: f["type"] == "delta" and f["seq"] >= 4)
+    await first.close()  # the tab is closed; the generation goes on
+
+    again = await connect(alice)
+    await again.send({"type": "subscribe", "conversation": conversation})
+    snapshot = await again.until(lambda f: f["type"] == "turn")
+    assert snapshot["turn"]["status"] == "in_progress" and snapshot["seq"] >= 4
+    # Rebuild the text as the page does: the snapshot, then frames newer than it.
+    live = {v["index"]: v.get("text", "") for v in snapshot["turn"]["steps"] if v.get("live")}
+    finished = {v["index"] for v in snapshot["turn"]["steps"] if not v.get("live")}
+    known = snapshot["seq"]
+    final = await again.until_final()
+    for frame in again.frames[1:]:
+        if frame["type"] == "delta" and frame["seq"] > known and frame["delta"]["type"] == "text":
+            assert frame["seq"] == known + 1
+            live[frame["index"]] = live.get(frame["index"], "") + frame["delta"]["text"]
+            known = frame["seq"]
+        elif frame["type"] == "step" and frame["seq"] > known:
+            assert frame["seq"] == known + 1
+            known = frame["seq"]
+    turn = await Turn.objects.aget(pk=final["turn"]["id"])
+    output_index = next(i for i, s in enumerate(turn.steps) if s["type"] == "model_output")
+    assert output_index not in finished
+    assert live[output_index] == text_of(turn)
+
+
+async def test_stop_keeps_what_was_received(connect: Any, alice: Any, upstream: Any) -> None:
+    sock = await connect(alice)
+    created = await start_chat(sock, "[[sim:slow]] write slowly")
+    await sock.until(lambda f: f["type"] == "delta" and f["delta"]["type"] == "text")
+    await sock.send({"type": "stop", "turn": created["turn"]["id"]})
+    final = await sock.until_final()
+    assert final["turn"]["status"] == "stopped"
+    turn = await Turn.objects.aget(pk=created["turn"]["id"])
+    assert turn.status == "stopped" and text_of(turn)
+    assert "Retry" in final["turn"]["html"]
+
+
+async def test_regenerate_and_edit_add_siblings(connect: Any, alice: Any, upstream: Any) -> None:
+    sock = await connect(alice)
+    first = await start_chat(sock, "I have 2 dogs.")
+    conversation = first["turn"]["conversation"]
+    await sock.until_final()
+    second = await start_chat(sock, "How many paws?", conversation, first["turn"]["id"])
+    await sock.until_final()
+
+    await sock.send({"type": "regenerate", "turn": second["turn"]["id"]})
+    regenerated = await sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0)
+    await sock.until_final()
+    await sock.send({"type": "edit", "turn": second["turn"]["id"], "text": "How many legs?"})
+    edited = await sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0)
+    final = await sock.until_final()
+
+    ids = [second["turn"]["id"], regenerated["turn"]["id"], edited["turn"]["id"]]
+    assert final["turn"]["siblings"] == ids and final["turn"]["sibling_index"] == 2
+    assert "3/3" in final["turn"]["html"]
+    turns = {t.pk: t async for t in Turn.objects.filter(pk__in=ids)}
+    assert {t.parent_id for t in turns.values()} == {first["turn"]["id"]}
+    assert (
+        turns[ids[1]].user_text == "How many paws?" and turns[ids[2]].user_text == "How many legs?"
+    )
+    # The branch remembers the first turn, through the upstream chain.
+    assert "I have 2 dogs." in text_of(turns[ids[2]])
+    conv = await Conversation.objects.aget(pk=conversation)
+    assert conv.current_turn_id == ids[2]
+
+
+async def test_stateless_mode_sends_the_whole_branch(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    conversation = await Conversation.objects.acreate(
+        owner=alice, model="gemini-3.5-flash", stateless=True
+    )
+    sock = await connect(alice)
+    first = await start_chat(sock, "I have 2 dogs in my house.", conversation.pk)
+    await sock.until_final()
+    await start_chat(sock, "How many paws?", conversation.pk, first["turn"]["id"])
+    final = await sock.until_final()
+    creates = [
+        r
+        for r in upstream.app.requests
+        if r["method"] == "POST" and r["path"].endswith("/interactions")
+    ]
+    body = creates[-1]["json"]
+    assert body["store"] is False and "previous_interaction_id" not in body
+    first_turn = await Turn.objects.aget(pk=first["turn"]["id"])
+    assert body["input"] == [
+        {"type": "user_input", "content": [{"type": "text", "text": "I have 2 dogs in my house."}]},
+        *first_turn.steps,
+        {"type": "user_input", "content": [{"type": "text", "text": "How many paws?"}]},
+    ]
+    assert final["turn"]["status"] == "completed"
+    assert "I have 2 dogs in my house." in final["turn"]["html"]
+
+
+async def test_an_expired_chain_is_replayed_from_local_history(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    sock = await connect(alice)
+    first = await start_chat(sock, "Remember the word avocado.")
+    await sock.until_final()
+    turn = await Turn.objects.aget(pk=first["turn"]["id"])
+    upstream.app.store.clear()  # the upstream forgot it
+    await start_chat(sock, "Which word?", turn.conversation_id, turn.pk)
+    final = await sock.until_final()
+    assert final["turn"]["status"] == "completed" and final["turn"]["error"] is None
+    creates = [
+        r["json"]
+        for r in upstream.app.requests
+        if r["method"] == "POST" and r["path"].endswith("/interactions")
+    ]
+    assert creates[-2]["previous_interaction_id"] == turn.interaction_id
+    assert "previous_interaction_id" not in creates[-1]
+    assert creates[-1]["input"][0]["content"][0]["text"] == "Remember the word avocado."
+    assert "Remember the word avocado." in final["turn"]["html"]
+
+
+async def test_upstream_errors_show_a_message_and_retry_works(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    upstream.app.faults.push(Fault(kind="status", status=503, times=10, route="create"))
+    sock = await connect(alice)
+    created = await start_chat(sock, "hello")
+    final = await sock.until_final(timeout=20)
+    assert final["turn"]["status"] == "failed"
+    assert final["turn"]["error"]["retryable"] is True
+    assert "503" in final["turn"]["error"]["message"]
+    upstream.app.faults.clear()
+    await sock.send({"type": "retry", "turn": created["turn"]["id"]})
+    final = await sock.until_final(created["turn"]["id"])
+    assert final["turn"]["status"] == "completed" and final["turn"]["error"] is None
+
+
+async def test_an_error_mid_stream_keeps_the_partial_answer(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    sock = await connect(alice)
+    created = await start_chat(sock, "[[sim:error]] tell me something")
+    final = await sock.until_final()
+    assert final["turn"]["status"] == "failed"
+    assert "error" in final["turn"]["error"]["message"].lower()
+    turn = await Turn.objects.aget(pk=created["turn"]["id"])
+    assert turn.steps  # what arrived before the error is kept
+
+
+async def test_a_second_message_while_one_is_running_is_refused(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    sock = await connect(alice)
+    created = await start_chat(sock, "[[sim:slow]] long one")
+    await sock.send(
+        {
+            "type": "send",
+            "conversation": created["turn"]["conversation"],
+            "parent": created["turn"]["id"],
+            "text": "again",
+        }
+    )
+    error = await sock.until(is_type("error"))
+    assert error["code"] == "busy"
+    await sock.until_final()
+    assert await Turn.objects.filter(conversation_id=created["turn"]["conversation"]).acount() == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "bad_json"),
+        ("[1, 2]", "unknown_type"),
+        ('{"type": "dance"}', "unknown_type"),
+        ('{"type": "send", "text": 5}', "invalid"),
+        ('{"type": "send", "text": "hi", "extra": 1}', "invalid"),
+        ('{"type": "stop", "turn": "1; DROP TABLE"}', "invalid"),
+        ('{"type": "send", "text": "' + "x" * 300_000 + '"}', "too_large"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_stays_usable(
+    connect: Any, alice: Any, upstream: Any, raw: str, code: str
+) -> None:
+    sock = await connect(alice)
+    await sock.comm.send_to(text_data=raw)
+    error = await sock.receive()
+    assert error["type"] == "error" and error["code"] == code
+    conversation = await Conversation.objects.acreate(owner=alice, model="gemini-3.5-flash")
+    await sock.send({"type": "subscribe", "conversation": conversation.pk})
+    assert await sock.comm.receive_nothing(timeout=0.2)
+
+
+async def test_another_users_conversation_is_not_found(
+    connect: Any, alice: Any, bob: Any, upstream: Any
+) -> None:
+    mine = await Conversation.objects.acreate(owner=alice, model="gemini-3.5-flash")
+    turn = await Turn.objects.acreate(
+        conversation=mine, model="m", user_text="secret", status="completed"
+    )
+    sock = await connect(bob)
+    for frame in (
+        {"type": "subscribe", "conversation": mine.pk},
+        {"type": "send", "conversation": mine.pk, "text": "hi"},
+        {"type": "stop", "turn": turn.pk},
+        {"type": "regenerate", "turn": turn.pk},
+        {"type": "edit", "turn": turn.pk, "text": "x"},
+        {"type": "retry", "turn": turn.pk},
+        {"type": "select", "conversation": mine.pk, "turn": turn.pk},
+    ):
+        await sock.send(frame)
+        error = await sock.receive()
+        assert error["type"] == "error" and error["code"] == "not_found", frame
+    assert await Turn.objects.filter(conversation=mine).acount() == 1
+
+
+async def test_generation_goes_on_without_any_socket(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    sock = await connect(alice)
+    created = await start_chat(sock, "[[sim:slow]] keep going")
+    await sock.close()
+    generation = relay.running(created["turn"]["id"])
+    assert generation is not None and generation.task is not None
+    await asyncio.wait_for(generation.task, 10)
+    turn = await Turn.objects.aget(pk=created["turn"]["id"])
+    assert turn.status == "completed" and text_of(turn)

@@ -1,0 +1,130 @@
+"""Turns left in progress by a dead worker are recovered once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from chatapp import recovery, relay
+from chatapp.models import Conversation, Turn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STALE = timezone.now() - timedelta(minutes=5)
+
+
+async def orphan(owner: Any, **fields: Any) -> Turn:
+    conversation = await Conversation.objects.acreate(owner=owner, model="gemini-3.5-flash")
+    defaults = {"status": Turn.Status.IN_PROGRESS, "worker": "dead-worker", "heartbeat": STALE}
+    return await Turn.objects.acreate(
+        conversation=conversation,
+        model="gemini-3.5-flash",
+        user_text="hi",
+        user_input=[{"type": "text", "text": "hi"}],
+        **{**defaults, **fields},
+    )
+
+
+async def finish(turn_ids: list[int]) -> None:
+    for pk in turn_ids:
+        generation = relay.running(pk)
+        if generation and generation.task:
+            await asyncio.wait_for(generation.task, 10)
+
+
+async def upstream_stream(simulator: Any, prompt: str) -> tuple[str, list[str]]:
+    """Start a stored streaming interaction and read a few events, like a worker that died."""
+    async with httpx.AsyncClient(base_url=simulator.base_url) as http:
+        async with http.stream(
+            "POST",
+            "/v1/interactions",
+            json={"model": "gemini-3.5-flash", "input": prompt, "stream": True},
+            headers={"x-goog-api-key": "k", "accept": "text/event-stream"},
+        ) as response:
+            lines = []
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    lines.append(line)
+                if len(lines) == 3:
+                    break
+    first = json.loads(lines[0][5:])
+    return first["interaction"]["id"], [json.loads(x[5:])["event_id"] for x in lines]
+
+
+async def test_a_turn_with_a_stored_interaction_is_re_attached(alice: Any, upstream: Any) -> None:
+    interaction_id, event_ids = await upstream_stream(upstream, "[[sim:slow]] recover me")
+    turn = await orphan(alice, interaction_id=interaction_id)
+    claimed = await recovery.recover_orphans()
+    assert claimed == [turn.pk]
+    await finish(claimed)
+    await turn.arefresh_from_db()
+    assert turn.status == "completed"
+    assert "recover me" in turn.answer_text
+    assert turn.worker == relay.WORKER_ID
+
+
+async def test_re_attach_goes_on_from_the_last_saved_event(alice: Any, upstream: Any) -> None:
+    interaction_id, _ = await upstream_stream(upstream, "plain answer please")
+    await asyncio.sleep(0.3)  # the upstream finishes the answer meanwhile
+    async with httpx.AsyncClient(
+        base_url=upstream.base_url, headers={"x-goog-api-key": "k"}
+    ) as http:
+        full = (await http.get(f"/v1/interactions/{interaction_id}")).json()
+        events = (
+            await http.get(
+                f"/v1/interactions/{interaction_id}?stream=true",
+                headers={"accept": "text/event-stream"},
+            )
+        ).text
+    model_steps = [s for s in full["steps"] if s["type"] != "user_input"]
+    # The dead worker had saved the first step and its event id.
+    payloads = [json.loads(line[5:]) for line in events.splitlines() if line.startswith("data:")]
+    first_stop = next(p for p in payloads if p["event_type"] == "step.stop")
+    turn = await orphan(
+        alice,
+        interaction_id=interaction_id,
+        steps=model_steps[:1],
+        last_event_id=first_stop["event_id"],
+    )
+    claimed = await recovery.recover_orphans()
+    await finish(claimed)
+    await turn.arefresh_from_db()
+    assert turn.status == "completed"
+    assert turn.steps == model_steps
+    last = [r for r in upstream.app.requests if r["method"] == "GET"][-1]
+    assert last["query"].get("last_event_id") in (first_stop["event_id"], [first_stop["event_id"]])
+
+
+async def test_a_turn_that_never_reached_the_upstream_is_marked_failed_with_retry(
+    alice: Any, upstream: Any
+) -> None:
+    turn = await orphan(alice)
+    await finish(await recovery.recover_orphans())
+    await turn.arefresh_from_db()
+    assert turn.status == "failed"
+    assert turn.error["retryable"] is True and "restarted" in turn.error["message"]
+
+
+async def test_a_fresh_heartbeat_means_the_worker_is_alive(alice: Any, upstream: Any) -> None:
+    turn = await orphan(alice, heartbeat=timezone.now())
+    assert await recovery.recover_orphans() == []
+    await turn.arefresh_from_db()
+    assert turn.status == "in_progress"
+
+
+async def test_each_orphan_is_recovered_once(
+    alice: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    turn = await orphan(alice)
+    # Two workers race: each sees the orphan, only one update can win.
+    started: list[int] = []
+    monkeypatch.setattr(relay, "start", lambda t, resume=False: started.append(t.pk))
+    first, second = await asyncio.gather(recovery.recover_orphans(), recovery.recover_orphans())
+    assert sorted(first + second) == [turn.pk]
+    assert started == [turn.pk]
