@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from .models import Conversation, Turn
 
 # Steps of these turns are a complete answer that can be replayed upstream.
@@ -12,6 +14,14 @@ REPLAYABLE = (Turn.Status.COMPLETED, Turn.Status.INCOMPLETE)
 
 def settings_fields(conversation: Conversation) -> dict[str, Any]:
     """Per-request fields: the API does not inherit them through previous_interaction_id."""
+    if conversation.model in settings.CHAT_MODELS.get("Agents", []):
+        # Agents run in a remote sandbox and take no generation_config.
+        agent: dict[str, Any] = {"agent": conversation.model, "environment": "remote"}
+        if conversation.system_instruction:
+            agent["system_instruction"] = conversation.system_instruction
+        if conversation.stateless:
+            agent["store"] = False
+        return agent
     fields: dict[str, Any] = {"model": conversation.model}
     config: dict[str, Any] = {}
     if conversation.thinking_level:

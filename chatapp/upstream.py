@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import httpx
 from django.conf import settings
 
 from interactions_client import AsyncClient
@@ -19,12 +20,19 @@ def _simulator_app():  # type: ignore[no-untyped-def]
     )
 
 
+def _timeout() -> httpx.Timeout:
+    # The read timeout bounds silence between two stream events, not the whole answer.
+    return httpx.Timeout(settings.UPSTREAM_READ_TIMEOUT_SECONDS, connect=10.0)
+
+
 def make_client() -> AsyncClient:
     if not settings.USE_SIMULATOR:
         return AsyncClient(
             api_key=settings.GEMINI_API_KEY,
             base_url=settings.GEMINI_BASE_URL or None,
             api_version=settings.GEMINI_API_VERSION,
+            timeout=_timeout(),
+            max_retries=settings.UPSTREAM_MAX_RETRIES,
         )
     from interactions_client.asgi_transport import StreamingASGITransport
 
@@ -32,5 +40,7 @@ def make_client() -> AsyncClient:
         api_key="simulator",
         base_url="http://simulator.invalid",
         api_version=settings.GEMINI_API_VERSION,
+        timeout=_timeout(),
+        max_retries=settings.UPSTREAM_MAX_RETRIES,
         transport=StreamingASGITransport(_simulator_app()),
     )

@@ -6,7 +6,6 @@ const search = document.getElementById("conv-search");
 const archived = document.getElementById("show-archived");
 const sidebar = document.getElementById("sidebar");
 const menuBtn = document.getElementById("menu-btn");
-const current = Number(document.getElementById("chat").dataset.conversation) || null;
 let searchTimer = null;
 
 async function load(page = 1) {
@@ -20,6 +19,18 @@ async function load(page = 1) {
   } else {
     list.querySelector(".conv-more")?.remove();
     list.insertAdjacentHTML("beforeend", html);
+  }
+  markCurrent();
+}
+
+function markCurrent() {
+  const id = Number(document.getElementById("chat").dataset.conversation) || null;
+  for (const item of list.querySelectorAll("[data-conversation]")) {
+    const active = Number(item.dataset.conversation) === id;
+    item.classList.toggle("active", active);
+    const link = item.querySelector(".conv-link");
+    if (active) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
   }
 }
 
@@ -53,6 +64,7 @@ list.addEventListener("click", async (event) => {
     window.alert(error.message);
     return;
   }
+  const current = Number(document.getElementById("chat").dataset.conversation) || null;
   if (action === "delete" && id === current) { location.href = "/"; return; }
   if (action === "rename" && id === current) document.getElementById("chat-title").textContent = data.title;
   load(1);

@@ -241,6 +241,24 @@ async def test_upstream_errors_show_a_message_and_retry_works(
     assert final["turn"]["status"] == "completed" and final["turn"]["error"] is None
 
 
+async def test_a_silent_upstream_times_out_with_a_clear_message(
+    connect: Any, alice: Any, upstream: Any, settings: Any
+) -> None:
+    settings.UPSTREAM_READ_TIMEOUT_SECONDS = 1
+    settings.UPSTREAM_MAX_RETRIES = 0
+    upstream.app.faults.push(Fault(kind="hang", seconds=30, route="create"))
+    sock = await connect(alice)
+    await start_chat(sock, "hello?")
+    final = await sock.until_final(timeout=10)
+    assert final["turn"]["status"] == "failed"
+    assert final["turn"]["error"] == {
+        "code": "timeout",
+        "message": "Gemini did not answer in time.",
+        "retryable": True,
+    }
+    assert "Retry" in final["turn"]["html"]
+
+
 async def test_an_error_mid_stream_keeps_the_partial_answer(
     connect: Any, alice: Any, upstream: Any
 ) -> None:
