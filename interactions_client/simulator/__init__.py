@@ -36,7 +36,8 @@ Behaviour
     * Answers longer than ``hop_chars`` stop at ``requires_continuation`` with a
       ``continuation_token`` (not for background or agent interactions).
     * Agents with ``environment`` → thought, code execution steps, answer, ``environment_id``.
-    * ``background: true`` → ``in_progress`` at once, done after ``background_seconds``;
+    * ``background: true`` → ``in_progress`` at once (``queued`` first when
+      ``queued_seconds`` > 0), done after ``background_seconds``;
       cancel → ``cancelled``; cancelling a finished one → 400 FAILED_PRECONDITION.
     * Every interaction has an event log (``evt_1``, ``evt_2``…); streams tail it, generation
       continues when the client leaves, ``GET ?stream=true&last_event_id=`` re-attaches.
@@ -77,7 +78,9 @@ Fault injection, way 2 — prompt directives (in the latest user message)
     Directives are removed from the quoted prompt.
 
 Everything else a test may need: ``app.requests`` (method, path, query, lower-cased
-headers, parsed ``json`` body of every API request) and ``app.store``.
+headers, parsed ``json`` body of every API request), ``app.store`` and ``app.reset()``.
+``serve(config)`` runs the app with uvicorn on a free 127.0.0.1 port in a background
+thread and yields an object with ``.base_url`` and ``.app``.
 """
 
 from __future__ import annotations

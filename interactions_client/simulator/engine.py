@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from .inputs import JSON, Context, find_directives, normalize_input, step_text
 from .model import Draft, Plan, Request
 from .signing import Signer, digest
 from .store import Record, Store
+
+_log = logging.getLogger(__name__)
 
 
 def new_id(prefix: str) -> str:
@@ -231,6 +234,9 @@ class Engine:
             # Cancellation is the API's `cancel` (or shutdown), not an error of this task:
             # record it in the log and end normally so awaiting callers see the final state.
             self._cancelled(record)
+        except Exception as exc:  # a simulator bug must still end the streams tailing us
+            _log.exception("generation of %s crashed", record.id)
+            self._fail(record, {"code": "internal", "message": f"Simulator error: {exc!r}"})
         finally:
             self.store.running.discard(record)
 
@@ -239,11 +245,15 @@ class Engine:
             return
         record.append(payload)
         if options.fail_after is not None and len(record.events) >= options.fail_after:
-            error = {"code": "internal", "message": "Simulated mid-stream failure."}
-            record.errors = [error]
-            record.usage = self._partial_usage(record)
-            record.finish("failed")
-            record.append({"event_type": "error", "error": error})
+            self._fail(record, {"code": "internal", "message": "Simulated mid-stream failure."})
+
+    def _fail(self, record: Record, error: JSON) -> None:
+        if record.finished:
+            return
+        record.errors = [error]
+        record.usage = self._partial_usage(record)
+        record.finish("failed")
+        record.append({"event_type": "error", "error": error})
 
     @staticmethod
     def _partial_usage(record: Record) -> JSON:

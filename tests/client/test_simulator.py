@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from interactions_client.simulator import SimulatorConfig, serve
@@ -822,3 +824,64 @@ def test_requests_are_recorded(sim: RunningSimulator, http: httpx.Client) -> Non
     over_http = httpx.get(f"{sim.base_url}/_simulator/requests").json()["requests"]
     assert over_http[-1]["json"]["input"] == "record me"
     assert httpx.get(f"{sim.base_url}/_simulator/health").json()["status"] == "ok"
+
+
+# -- robustness -----------------------------------------------------------------------
+
+_LEAF = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 5)
+    | st.text(max_size=5)
+    | st.sampled_from(
+        ["text", "image", "object", "array", "string", "integer", "#/$defs/A", "application/json"]
+    )
+)
+_KEYS = st.sampled_from(
+    ["type", "text", "content", "name", "parameters", "properties", "required", "schema"]
+    + ["data", "mime_type", "call_id", "id", "arguments", "result", "signature", "items"]
+    + ["anyOf", "$ref", "enum", "minItems", "tool_choice", "max_output_tokens", "annotations"]
+)
+_VALUE = st.recursive(
+    _LEAF, lambda c: st.lists(c, max_size=3) | st.dictionaries(_KEYS, c, max_size=4), max_leaves=12
+)
+_STEP = st.fixed_dictionaries(
+    {"type": st.sampled_from(["user_input", "model_output", "thought", "function_call"])},
+    optional={"content": _VALUE, "id": _VALUE, "name": _VALUE, "arguments": _VALUE},
+)
+_BODY = st.fixed_dictionaries(
+    {"model": st.sampled_from([MODEL, "gemini-3.1-flash-image", PLAIN_MODEL])},
+    optional={
+        "input": _VALUE | st.lists(_STEP, min_size=1, max_size=3),
+        "tools": _VALUE
+        | st.lists(
+            st.fixed_dictionaries(
+                {"type": st.just("function")}, optional={"name": _VALUE, "parameters": _VALUE}
+            ),
+            max_size=2,
+        ),
+        "generation_config": _VALUE,
+        "response_format": _VALUE
+        | st.fixed_dictionaries(
+            {"type": st.just("text"), "mime_type": st.just("application/json")},
+            optional={"schema": _VALUE},
+        ),
+        "environment": _VALUE,
+        "system_instruction": _VALUE,
+        "stream": st.booleans(),
+    },
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=_BODY)
+def test_arbitrary_bodies_get_an_answer_or_a_400(sim: RunningSimulator, body: JSON) -> None:
+    response = httpx.post(f"{sim.base_url}/v1/interactions", json=body, headers=KEY, timeout=10)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
+    elif body.get("stream"):
+        assert parse_sse(response.text)[-1]["event_type"] == "interaction.completed"
+    else:
+        statuses = ("completed", "requires_action", "incomplete", "requires_continuation")
+        assert response.json()["status"] in statuses
