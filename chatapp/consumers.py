@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from . import relay
 from .branches import Tree
-from .models import Conversation, Turn
+from .models import Attachment, Conversation, Turn
 from .payloads import conversation_payload, turn_payload
 from .protocol import (
     KNOWN_TYPES,
@@ -34,6 +34,7 @@ from .protocol import (
     client_frame,
 )
 from .titles import title_from
+from .uploads import UploadError, media_url_content, resolve
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
@@ -48,9 +49,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
+        # Notifications about the user's background answers, whatever page is open.
+        await self.channel_layer.group_add(f"user.{self.user.pk}", self.channel_name)
 
     async def disconnect(self, code: int) -> None:
-        if self.conversation_id is not None and self.channel_layer is not None:
+        user = getattr(self, "user", None)
+        if self.channel_layer is None or user is None or not user.is_authenticated:
+            return
+        await self.channel_layer.group_discard(f"user.{user.pk}", self.channel_name)
+        if self.conversation_id is not None:
             await self.channel_layer.group_discard(
                 f"conv.{self.conversation_id}", self.channel_name
             )
@@ -138,10 +145,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def send_message(self, frame: Send) -> None:
         text = frame.text.strip()
-        if not text:
+        if not text and not frame.attachments and not frame.media_urls:
             raise ClientError("empty", "Write a message first.")
+        files, media = await _attachments(self.user, frame.attachments, frame.media_urls)
         if frame.conversation is None:
-            conversation = await _new_conversation(self.user, text)
+            conversation = await _new_conversation(self.user, text or "Attachment")
             await self.subscribe(conversation.pk)
             await self.send_json(
                 {
@@ -157,15 +165,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             parent = await self._turn(frame.parent)
             if parent.conversation_id != conversation.pk:
                 raise ClientError("not_found", "No such message.")
+        user_input = [{"type": "text", "text": text}] if text else []
+        user_input += [
+            {"type": a.kind, "attachment": str(a.uuid), "mime_type": a.mime_type, "name": a.name}
+            for a in files
+        ]
         turn = await Turn.objects.acreate(
             conversation=conversation,
             parent=parent,
             model=conversation.model,
-            user_input=[{"type": "text", "text": text}],
+            user_input=user_input + media,
             user_text=text,
             worker=relay.WORKER_ID,
             heartbeat=timezone.now(),
         )
+        if files:
+            await Attachment.objects.filter(pk__in=[a.pk for a in files]).aupdate(turn=turn)
         await self._start(turn)
 
     async def retry(self, turn: Turn) -> None:
@@ -259,11 +274,26 @@ def _new_conversation(user: Any, text: str) -> Conversation:
         )
 
 
+@sync_to_async
+def _attachments(
+    user: Any, ids: list[str], urls: list[str]
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    try:
+        files = resolve(user, ids) if ids else []
+        media = [media_url_content(url) for url in urls]
+    except UploadError as exc:
+        raise ClientError("attachment", str(exc)) from None
+    return files, media
+
+
 async def _sibling(turn: Turn, *, text: str | None) -> Turn:
-    """A new turn beside `turn`: same parent, same input unless edited."""
+    """A new turn beside `turn`: same parent, same input unless edited (files are kept)."""
     if text is not None and not text.strip():
         raise ClientError("empty", "Write a message first.")
-    user_input = [{"type": "text", "text": text.strip()}] if text is not None else turn.user_input
+    user_input = turn.user_input
+    if text is not None:
+        files = [item for item in turn.user_input if item.get("type") != "text"]
+        user_input = [{"type": "text", "text": text.strip()}, *files]
     conversation = await Conversation.objects.aget(pk=turn.conversation_id)
     return await Turn.objects.acreate(
         conversation_id=turn.conversation_id,

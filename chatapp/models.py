@@ -7,6 +7,7 @@ A turn keeps the upstream `interaction_id`; its parent's id is sent as
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,17 @@ class Conversation(models.Model):
     thinking_level = models.CharField(max_length=16, blank=True)
     # "Don't store on Google's servers": store=false and the whole branch re-sent each turn.
     stateless = models.BooleanField(default=False)
+    # Grounding and tools switched on for this conversation.
+    google_search = models.BooleanField(default=False)
+    url_context = models.BooleanField(default=False)
+    code_execution = models.BooleanField(default=False)
+    tools = models.JSONField(default=list, blank=True)  # names from settings.CHAT_TOOLS
+    # A JSON schema for structured answers (response_format); empty means free text.
+    response_schema = models.JSONField(null=True, blank=True)
+    # Long tasks run as background interactions, polled until done.
+    background = models.BooleanField(default=False)
+    # The agent sandbox of this conversation, reused by follow-ups.
+    environment_id = models.CharField(max_length=200, blank=True)
     pinned = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
     # The leaf of the branch the owner looked at last, so a reload shows the same branch.
@@ -86,6 +98,8 @@ class Turn(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     usage = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
+    # For a structured-output conversation: whether the answer matched its schema.
+    structured = models.JSONField(null=True, blank=True)
     # Resume cursor of the upstream stream, saved with each finished step.
     last_event_id = models.CharField(max_length=200, blank=True)
     # Which worker runs the generation, and when it last showed it was alive.
@@ -108,3 +122,41 @@ class Turn(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+def attachment_path(attachment: Attachment, filename: str) -> str:
+    # Stored names never come from the user: only the id-like uuid and a safe extension.
+    return f"attachments/{attachment.owner_id}/{attachment.uuid.hex}{attachment.extension}"
+
+
+class Attachment(models.Model):
+    """A file a user uploaded or a model generated, served only to its owner."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        AUDIO = "audio"
+        VIDEO = "video"
+        DOCUMENT = "document"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attachments"
+    )
+    turn = models.ForeignKey(
+        Turn, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    mime_type = models.CharField(max_length=100)
+    extension = models.CharField(max_length=10)
+    size = models.PositiveBigIntegerField()
+    # The name the user's file had, for display only (escaped wherever shown).
+    name = models.CharField(max_length=255, blank=True)
+    generated = models.BooleanField(default=False)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.uuid}"
+
+    def get_absolute_url(self) -> str:
+        return f"/files/{self.uuid}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -18,10 +19,18 @@ def user_parts(turn: Turn) -> list[dict[str, Any]]:
     for item in turn.user_input:
         if item.get("type") == "text":
             parts.append({"kind": "text", "text": item.get("text", "")})
-        else:
-            parts.append(
-                {"kind": "attachment", "type": item.get("type"), "mime_type": item.get("mime_type")}
-            )
+            continue
+        part = {
+            "kind": "attachment",
+            "type": item.get("type"),
+            "mime_type": item.get("mime_type"),
+            "name": item.get("name") or item.get("type"),
+        }
+        if item.get("attachment"):
+            part["src"] = f"/files/{item['attachment']}"
+        elif isinstance(item.get("uri"), str) and item["uri"].startswith(("https://", "http://")):
+            part["uri"] = item["uri"]
+        parts.append(part)
     return parts
 
 
@@ -72,8 +81,21 @@ def turn_payload(
         "error": turn.error,
         "created": turn.created.isoformat(),
     }
+    payload["structured"] = turn.structured
+    payload["json_html"] = structured_html(turn) if turn.structured is not None else ""
     payload["html"] = render_turn(payload)
     return payload
+
+
+def structured_html(turn: Turn) -> str:
+    """A structured answer as highlighted, indented JSON ("" when it is not JSON)."""
+    from .structured import render_json_html
+
+    try:
+        value = json.loads(turn.answer_text)
+    except (json.JSONDecodeError, TypeError):
+        return ""
+    return render_json_html(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def render_turn(payload: dict[str, Any]) -> str:

@@ -6,9 +6,10 @@ Client → server frames (JSON objects, each with a `type`):
         Follow a conversation. The server answers with a `turn` frame for every active turn
         (the turn so far plus its `seq`), then forwards live frames.
     {"type": "send", "conversation": 12 | null, "parent": 34 | null, "text": "...",
-     "client_id": "..."}
+     "attachments": ["<upload id>", ...], "media_urls": ["https://.../a.mp3"], "client_id": "..."}
         A new message after `parent` (null: first message). With conversation null a
-        conversation is created first (`conversation` frame).
+        conversation is created first (`conversation` frame). Attachments are ids returned
+        by POST /upload (the sender's own, not yet sent); media URLs go upstream as given.
     {"type": "edit", "turn": 35, "text": "..."}      a sibling of turn 35 with new text
     {"type": "regenerate", "turn": 35}               a sibling of turn 35 with the same text
     {"type": "retry", "turn": 35}                    run failed/stopped turn 35 again in place
@@ -25,6 +26,8 @@ Server → client frames:
         step i finished: its rendered HTML replaces the streamed plain text
     {"type": "error", "code": "...", "message": "...", "client_id": "..."}
         a refused frame; the socket stays open
+    {"type": "notify", "conversation": 12, "title": "...", "status": "...", "url": "..."}
+        a background answer of one of the user's conversations finished
 
 `seq` numbers every frame of one turn. A tab keeps the highest seq it applied per turn and
 ignores frames at or below it, so a snapshot followed by live frames never loses or doubles
@@ -53,11 +56,17 @@ class Subscribe(_Frame):
     conversation: Id
 
 
+AttachmentIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=10)]
+MediaUrls = Annotated[list[Annotated[str, Field(max_length=2048)]], Field(max_length=5)]
+
+
 class Send(_Frame):
     type: Literal["send"]
     conversation: Id | None = None
     parent: Id | None = None
     text: Text
+    attachments: AttachmentIds = []
+    media_urls: MediaUrls = []
     client_id: Annotated[str, Field(max_length=64)] = ""
 
 

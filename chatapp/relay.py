@@ -1,9 +1,10 @@
-"""Generations: one upstream call per turn, fanned out to every open tab.
+"""Generations: one turn's upstream calls, fanned out to every open tab.
 
 A Generation runs as an asyncio task that does not depend on any socket: closing a tab does
 not stop it; Stop cancels it. It folds upstream events into steps, sends each streamed delta
 to the conversation's channel-layer group (numbered by `seq`), and writes the turn to the
-database once per finished step and at the end, never per delta.
+database once per finished step and at the end, never per delta. It runs the function-calling
+loop itself, and follows background interactions until they finish.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import uuid
 import weakref
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 
 from interactions_client import (
@@ -32,12 +35,13 @@ from interactions_client import (
     PermissionDeniedError,
     RateLimitError,
     StreamEvent,
+    sum_usage,
 )
-from interactions_client.types import Interaction
 
 from . import upstream
 from .branches import Tree
-from .history import build_request
+from .history import build_request, continuation_request
+from .media import expander, save_generated
 from .models import Conversation, Turn
 from .payloads import render_step, turn_payload
 from .rendering import plain_text, render_steps
@@ -59,6 +63,7 @@ TURN_STATUS = {
     "cancelled": Turn.Status.STOPPED,
     "budget_exceeded": Turn.Status.INCOMPLETE,
 }
+RUNNING = frozenset({"queued", "in_progress"})
 
 _generations: dict[int, Generation] = {}
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = (
@@ -114,10 +119,16 @@ class _Unrecoverable(InteractionsError):
     """A turn that died before the upstream stored anything to re-attach to."""
 
 
+class _TooManyRounds(InteractionsError):
+    """The model kept calling tools past the configured number of rounds."""
+
+
 def describe(exc: BaseException) -> dict[str, Any]:
     """A clear message for the turn; never the key, never a stack trace."""
     if isinstance(exc, _Unrecoverable):
         return _error("interrupted", "The server restarted before this answer was saved.")
+    if isinstance(exc, _TooManyRounds):
+        return _error("tool_rounds", str(exc))
     if isinstance(exc, RateLimitError):
         return _error("rate_limited", "Gemini is rate-limiting requests right now (429).")
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
@@ -145,26 +156,29 @@ class Generation:
         self.resume = resume
         self.seq = 0
         self.acc = Accumulator()
+        # Steps of earlier rounds of a function-calling loop, and the tool results sent.
+        self.prefix: list[dict[str, Any]] = []
+        self.usage: dict[str, Any] | None = None
         self.open_steps: set[int] = set()
         self.task: asyncio.Task[None] | None = None
+        self.turn: Turn | None = None
+
+    def steps(self) -> list[dict[str, Any]]:
+        return self.prefix + self.acc.snapshot()["steps"]
 
     def view(self) -> dict[str, Any]:
         """The turn so far, for a tab that subscribes mid-stream."""
-        return {
-            "steps": self.acc.snapshot()["steps"],
-            "open_steps": set(self.open_steps),
-            "seq": self.seq,
-        }
+        return {"steps": self.steps(), "open_steps": set(self.open_steps), "seq": self.seq}
 
     async def run(self) -> None:
         status, error = Turn.Status.FAILED, None
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            turn = await Turn.objects.select_related("conversation").aget(pk=self.turn_id)
+            self.turn = await Turn.objects.select_related("conversation").aget(pk=self.turn_id)
             if self.resume:
-                await self._reattach(turn)
+                await self._reattach(self.turn)
             else:
-                await self._generate(turn)
+                await self._generate(self.turn)
             status = TURN_STATUS.get(str(self.acc.data.get("status")), Turn.Status.COMPLETED)
             if self.acc.error is not None:
                 status = Turn.Status.FAILED
@@ -173,6 +187,7 @@ class Generation:
                 error = _error("failed", self._upstream_failure())
         except asyncio.CancelledError:
             status = Turn.Status.STOPPED
+            await self._cancel_background()
         except InteractionsError as exc:
             log.warning("generation %s failed: %r", self.turn_id, exc)
             error = describe(exc)
@@ -183,10 +198,13 @@ class Generation:
             heartbeat.cancel()
         await self._finish(status, error)
 
+    # --- one turn: first call, fallbacks, tool rounds ---
+
     async def _generate(self, turn: Turn) -> None:
         conversation = turn.conversation
         path = await self._path(turn)
-        request = build_request(conversation, path)
+        expand = await sync_to_async(expander)(conversation.owner_id, path)
+        request = await sync_to_async(build_request)(conversation, path, expand=expand)
         await Turn.objects.filter(pk=turn.pk).aupdate(
             status=Turn.Status.IN_PROGRESS,
             worker=WORKER_ID,
@@ -194,15 +212,77 @@ class Generation:
             stored=not conversation.stateless,
         )
         try:
-            await self._consume(await client().interactions.create(stream=True, **request))
+            await self._call(request)
         except NotFoundError:
             if "previous_interaction_id" not in request or self.seq:
                 raise
             # The chained interaction expired upstream: replay the branch from our copy.
             log.info("turn %s: previous interaction gone, replaying history", turn.pk)
             self.acc = Accumulator()
-            request = build_request(conversation, path, force_replay=True)
+            request = await sync_to_async(build_request)(
+                conversation, path, force_replay=True, expand=expand
+            )
+            await self._call(request)
+        rounds = 0
+        while self.acc.data.get("status") == "requires_action":
+            calls = self._pending_calls()
+            if not calls:
+                return
+            rounds += 1
+            if rounds > settings.TOOL_MAX_ROUNDS:
+                raise _TooManyRounds(
+                    f"Stopped after {settings.TOOL_MAX_ROUNDS} rounds of tool calls."
+                )
+            results = [await self._run_tool(call) for call in calls]
+            previous = self.steps()
+            interaction_id = self.acc.data.get("id")
+            self._next_round(results)
+            first_result = len(self.prefix) - len(results)
+            for index in range(first_result, len(self.prefix)):
+                await self._publish_step(index)
+            request = await sync_to_async(continuation_request)(
+                conversation, path, previous, results, interaction_id, expand
+            )
+            await self._call(request)
+
+    async def _call(self, request: dict[str, Any]) -> None:
+        if request.get("background"):
+            await self._background(request)
+        else:
             await self._consume(await client().interactions.create(stream=True, **request))
+
+    async def _background(self, request: dict[str, Any]) -> None:
+        """Start a background interaction, then follow its stream, or poll until it is done."""
+        started = await client().interactions.create(**request)
+        self.acc.restore(started.model_dump(mode="json"), None)
+        await Turn.objects.filter(pk=self.turn_id).aupdate(interaction_id=started.id or "")
+        if started.status not in RUNNING:
+            return
+        try:
+            await self._consume(await client().interactions.get(started.id, stream=True))
+            if self.acc.data.get("status") not in RUNNING:
+                return
+        except InteractionsError as exc:
+            log.info("turn %s: background stream unavailable (%r), polling", self.turn_id, exc)
+        finished = await client().interactions.wait(
+            started.id, poll_interval=settings.BACKGROUND_POLL_SECONDS, max_interval=15.0
+        )
+        data = finished.model_dump(mode="json")
+        data["steps"] = [s for s in data.get("steps") or [] if s.get("type") != "user_input"]
+        self.acc.restore(data, self.acc.last_event_id)
+        for index in range(len(self.acc.steps)):
+            await self._publish_step(len(self.prefix) + index)
+
+    async def _cancel_background(self) -> None:
+        interaction_id = self.acc.data.get("id")
+        if interaction_id and self.acc.data.get("status") in RUNNING and self._is_background():
+            try:
+                await asyncio.shield(client().interactions.cancel(interaction_id))
+            except InteractionsError:
+                pass
+
+    def _is_background(self) -> bool:
+        return bool(self.turn and self.turn.conversation.background)
 
     async def _reattach(self, turn: Turn) -> None:
         """Recovery after a dead worker: re-attach to the upstream stream, else fetch it whole."""
@@ -214,17 +294,17 @@ class Generation:
                 turn.interaction_id, stream=True, last_event_id=turn.last_event_id or None
             )
         except InteractionsError:
-            interaction: Interaction = await client().interactions.get(turn.interaction_id)
+            interaction = await client().interactions.get(turn.interaction_id)
             data = interaction.model_dump(mode="json")
             # The stored view starts with the user's input; the turn keeps model steps only.
-            steps = data.get("steps") or []
-            while steps and steps[0].get("type") == "user_input":
-                steps.pop(0)
-            self.acc.restore({**data, "steps": steps}, turn.last_event_id)
+            data["steps"] = [s for s in data.get("steps") or [] if s.get("type") != "user_input"]
+            self.acc.restore(data, turn.last_event_id)
             return
         if not turn.last_event_id:
             self.acc = Accumulator()
         await self._consume(stream)
+
+    # --- the stream ---
 
     async def _consume(self, stream: Any) -> None:
         stream.accumulator = self.acc
@@ -232,65 +312,88 @@ class Generation:
             async for event in stream:
                 await self._on_event(event)
 
+    def _index(self, event_index: int) -> int:
+        return len(self.prefix) + self.acc.position(event_index)
+
     async def _on_event(self, event: StreamEvent) -> None:
         kind = event.event_type
         if kind == "interaction.created" and event.interaction and event.interaction.id:
             await Turn.objects.filter(pk=self.turn_id).aupdate(interaction_id=event.interaction.id)
         elif kind == "step.start" and event.index is not None:
-            self.open_steps.add(self.acc.position(event.index))
+            self.open_steps.add(self._index(event.index))
         elif kind == "step.delta" and event.index is not None and event.delta is not None:
-            await self._on_delta(
-                self.acc.position(event.index), event.delta.model_dump(mode="json")
-            )
+            await self._on_delta(self._index(event.index), event.delta.model_dump(mode="json"))
         elif kind == "step.stop" and event.index is not None:
-            await self._on_step_done(self.acc.position(event.index))
+            position = self.acc.position(event.index)
+            if position < len(self.acc.steps) and self.turn is not None:
+                step = self.acc.steps[position]
+                if any(i.get("data") for i in step.get("content") or [] if isinstance(i, dict)):
+                    self.acc.steps[position] = await sync_to_async(save_generated)(self.turn, step)
+            await self._publish_step(self._index(event.index))
+            await Turn.objects.filter(pk=self.turn_id).aupdate(
+                steps=self.steps(),
+                last_event_id=self.acc.last_event_id or "",
+                heartbeat=timezone.now(),
+            )
 
     async def _on_delta(self, index: int, delta: dict[str, Any]) -> None:
         if delta.get("type") not in LIVE_DELTAS:
             return
-        text = (
-            delta.get("text")
-            if delta["type"] == "text"
-            else (delta.get("content") or {}).get("text")
-        )
+        if delta["type"] == "text":
+            text = delta.get("text")
+        else:
+            text = (delta.get("content") or {}).get("text")
         if not text:
             return
         self.seq += 1
-        await broadcast(
-            self.group,
-            {
-                "type": "delta",
-                "turn": self.turn_id,
-                "seq": self.seq,
-                "index": index,
-                "delta": {"type": delta["type"], "text": text},
-            },
-        )
+        frame = {"type": "delta", "turn": self.turn_id, "seq": self.seq, "index": index}
+        await broadcast(self.group, {**frame, "delta": {"type": delta["type"], "text": text}})
 
-    async def _on_step_done(self, index: int) -> None:
+    async def _publish_step(self, index: int) -> None:
         self.open_steps.discard(index)
-        steps = self.acc.steps
+        steps = self.steps()
+        if index >= len(steps):
+            return
         self.seq += 1
-        parts = render_steps([steps[index]]) if index < len(steps) else []
+        parts = render_steps([steps[index]])
         html = render_step({"index": index, "type": steps[index].get("type"), "parts": parts})
-        await broadcast(
-            self.group,
-            {"type": "step", "turn": self.turn_id, "seq": self.seq, "index": index, "html": html},
-        )
-        await Turn.objects.filter(pk=self.turn_id).aupdate(
-            steps=self.acc.snapshot()["steps"],
-            last_event_id=self.acc.last_event_id or "",
-            heartbeat=timezone.now(),
-        )
+        frame = {"type": "step", "turn": self.turn_id, "seq": self.seq, "index": index}
+        await broadcast(self.group, {**frame, "html": html})
+
+    # --- tools ---
+
+    def _pending_calls(self) -> list[dict[str, Any]]:
+        answered = {s.get("call_id") for s in self.acc.steps if s.get("type") == "function_result"}
+        return [
+            s
+            for s in self.acc.steps
+            if s.get("type") == "function_call" and s.get("id") not in answered
+        ]
+
+    async def _run_tool(self, call: dict[str, Any]) -> dict[str, Any]:
+        from .tools import function_result_step, run_tool
+
+        result, is_error = await run_tool(str(call.get("name")), call.get("arguments") or {})
+        return function_result_step(call, result, is_error)
+
+    def _next_round(self, results: list[dict[str, Any]]) -> None:
+        """Keep this round's steps and the tool results; the next call starts a new fold."""
+        self.usage = sum_usage(self.usage, self.acc.data.get("usage"))
+        self.prefix = self.steps() + results
+        last_event_id = self.acc.last_event_id
+        self.acc = Accumulator()
+        self.acc.last_event_id = last_event_id
+
+    # --- the end ---
 
     async def _finish(self, status: str, error: dict[str, Any] | None) -> None:
         snapshot = self.acc.snapshot()
-        steps = snapshot["steps"]
+        steps = self.steps()
         fields: dict[str, Any] = {
             "status": status,
             "steps": steps,
             "answer_text": plain_text(steps),
-            "usage": snapshot.get("usage"),
+            "usage": sum_usage(self.usage, snapshot.get("usage")),
             "error": error,
             "last_event_id": self.acc.last_event_id or "",
             "finished": timezone.now(),
@@ -298,9 +401,19 @@ class Generation:
         }
         if snapshot.get("id"):
             fields["interaction_id"] = snapshot["id"]
+        turn = self.turn or await Turn.objects.select_related("conversation").aget(pk=self.turn_id)
+        conversation = turn.conversation
+        if conversation.response_schema and status == Turn.Status.COMPLETED:
+            from .structured import check_answer
+
+            check = check_answer(fields["answer_text"], conversation.response_schema)
+            fields["structured"] = {"valid": check["valid"], "errors": check["errors"]}
         await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
-        await Conversation.objects.filter(pk=self.conversation_id).aupdate(updated=timezone.now())
-        turn = await Turn.objects.aget(pk=self.turn_id)
+        updates: dict[str, Any] = {"updated": timezone.now()}
+        if snapshot.get("environment_id"):
+            updates["environment_id"] = snapshot["environment_id"]
+        await Conversation.objects.filter(pk=self.conversation_id).aupdate(**updates)
+        turn = await Turn.objects.select_related("conversation").aget(pk=self.turn_id)
         siblings = [
             t
             async for t in Turn.objects.filter(
@@ -308,9 +421,19 @@ class Generation:
             ).order_by("created", "pk")
         ]
         self.open_steps.clear()
-        await broadcast(
-            self.group, {"type": "turn", "seq": FINAL_SEQ, "turn": turn_payload(turn, siblings)}
-        )
+        payload = await sync_to_async(turn_payload)(turn, siblings)
+        await broadcast(self.group, {"type": "turn", "seq": FINAL_SEQ, "turn": payload})
+        if conversation.background:
+            await broadcast(
+                f"user.{conversation.owner_id}",
+                {
+                    "type": "notify",
+                    "conversation": conversation.pk,
+                    "title": conversation.title or "New chat",
+                    "status": status,
+                    "url": conversation.get_absolute_url(),
+                },
+            )
 
     async def _heartbeat(self) -> None:
         while True:
@@ -326,8 +449,6 @@ class Generation:
     def _upstream_failure(self) -> str:
         errors = self.acc.data.get("errors") or []
         message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
-        return (
-            f"Gemini could not finish this answer: {message}"
-            if message
-            else ("Gemini could not finish this answer.")
-        )
+        if message:
+            return f"Gemini could not finish this answer: {message}"
+        return "Gemini could not finish this answer."

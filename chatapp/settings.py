@@ -109,6 +109,7 @@ USE_SIMULATOR = not GEMINI_API_KEY
 SIMULATOR_TOKENS_PER_SECOND = env_int("SIMULATOR_TOKENS_PER_SECOND", 12)
 UPSTREAM_READ_TIMEOUT_SECONDS = env_int("UPSTREAM_READ_TIMEOUT_SECONDS", 120)
 UPSTREAM_MAX_RETRIES = env_int("UPSTREAM_MAX_RETRIES", 2)
+BACKGROUND_POLL_SECONDS = env_int("BACKGROUND_POLL_SECONDS", 2)
 
 LOGGING = {
     "version": 1,
@@ -134,3 +135,20 @@ CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- tools ---
+# Extra function tools as dotted paths to Python functions, e.g. "myteam.tools.lookup_order".
+CHAT_TOOLS = env_list("CHAT_TOOLS", [])
+TOOL_TIMEOUT_SECONDS = env_int("TOOL_TIMEOUT_SECONDS", 20)
+TOOL_MAX_ROUNDS = env_int("TOOL_MAX_ROUNDS", 8)
+
+# --- uploads ---
+# Per-kind size limits; the largest also bounds a whole upload request.
+UPLOAD_MAX_BYTES = {
+    "image": env_int("UPLOAD_MAX_IMAGE_MB", 20) * 1024 * 1024,
+    "audio": env_int("UPLOAD_MAX_AUDIO_MB", 50) * 1024 * 1024,
+    "video": env_int("UPLOAD_MAX_VIDEO_MB", 100) * 1024 * 1024,
+    "document": env_int("UPLOAD_MAX_DOCUMENT_MB", 50) * 1024 * 1024,
+}
+# Images with more pixels are refused as possible decompression bombs (Pillow's limit).
+UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 50_000_000)

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import file_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,6 +23,8 @@ urlpatterns = [
     path("c/<int:pk>/settings", views.conversation_settings, name="conversation_settings"),
     path("c/<int:pk>/<str:action>", views.conversation_action, name="conversation_action"),
     path("sidebar/", views.sidebar, name="sidebar"),
+    path("upload", file_views.upload, name="upload"),
+    path("files/<uuid:uuid>", file_views.serve, name="file"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

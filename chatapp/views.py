@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,6 +21,8 @@ from django.views.decorators.http import require_POST
 from .branches import Tree
 from .models import Conversation, owned_conversation_or_404
 from .payloads import turn_payload
+from .structured import parse_schema_text
+from .tools import available as available_tools
 
 SIDEBAR_PAGE = 50
 
@@ -84,8 +87,11 @@ def sidebar_page(request: HttpRequest) -> Any:
 
 
 def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
+    schema = conversation.response_schema if conversation else None
     return {
         "conversation": conversation,
+        "available_tools": available_tools(),
+        "schema_text": json.dumps(schema, indent=2) if schema else "",
         "chat_models": settings.CHAT_MODELS,
         "default_model": settings.DEFAULT_MODEL,
         "thinking_levels": ["", "minimal", "low", "medium", "high"],
@@ -123,9 +129,44 @@ def sidebar(request: HttpRequest) -> HttpResponse:
 
 
 class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    tools = forms.MultipleChoiceField(required=False, choices=[])
+    response_schema = forms.CharField(required=False, max_length=20_000)
+
     class Meta:
         model = Conversation
-        fields = ("model", "system_instruction", "temperature", "thinking_level", "stateless")
+        fields = (
+            "model",
+            "system_instruction",
+            "temperature",
+            "thinking_level",
+            "stateless",
+            "google_search",
+            "url_context",
+            "code_execution",
+            "background",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tools"].choices = [(t.name, t.name) for t in available_tools()]
+        if self.instance.pk:
+            self.initial["tools"] = self.instance.tools
+            schema = self.instance.response_schema
+            self.initial["response_schema"] = json.dumps(schema, indent=2) if schema else ""
+
+    def clean_response_schema(self) -> dict[str, Any] | None:
+        schema, errors = parse_schema_text(self.cleaned_data.get("response_schema") or "")
+        if errors:
+            raise forms.ValidationError(errors)
+        return schema
+
+    def save(self, commit: bool = True) -> Conversation:
+        conversation: Conversation = super().save(commit=False)
+        conversation.tools = list(self.cleaned_data.get("tools") or [])
+        conversation.response_schema = self.cleaned_data.get("response_schema")
+        if commit:
+            conversation.save()
+        return conversation
 
     def clean_model(self) -> str:
         model = str(self.cleaned_data["model"])

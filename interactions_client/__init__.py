@@ -17,6 +17,7 @@ from __future__ import annotations
 from . import types
 from ._accumulate import Accumulator, accumulate, apply_delta
 from ._client import AsyncClient, Client, CreateParams
+from ._continuation import sum_usage
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -73,5 +74,6 @@ __all__ = [
     "__version__",
     "accumulate",
     "apply_delta",
+    "sum_usage",
     "types",
 ]

@@ -1,15 +1,20 @@
 """Test settings: the defaults of chatapp.settings with the few test-only values."""
 
+import os
+
 from chatapp.settings import *  # noqa: F403
 from chatapp.settings import VAR_DIR
 
 SECRET_KEY = "test-secret-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# A file (not :memory:) so threads of async tests share it; one per process so that
+# parallel runs on one machine do not trample each other.
+_TEST_DB = VAR_DIR / f"test-{os.getpid()}.sqlite3"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": VAR_DIR / "test.sqlite3",
-        "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
+        "NAME": _TEST_DB,
+        "TEST": {"NAME": _TEST_DB},
     }
 }
 # Never let a key or a Redis URL from the developer's shell reach the tests.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ._citations import render_text_with_citations
@@ -10,6 +11,7 @@ from ._markdown import PUA, clean_text, code_block_html, is_int, render_markdown
 
 _MAX_JSON_CHARS = 20_000
 _MEDIA = ("image", "audio", "video", "document")
+_UUID = re.compile(r"[0-9a-f]{32}|[0-9a-f-]{36}")
 _QUERY_TOOLS = ("google_search_call", "google_maps_call", "retrieval_call")
 
 
@@ -68,7 +70,11 @@ def _model_output(step: dict[str, Any]) -> list[dict[str, Any]]:
 def _media(item: dict[str, Any]) -> dict[str, Any]:
     """Media content, passed through: the caller decides how (and whether) to serve it."""
     part: dict[str, Any] = {"kind": item.get("type"), "mime_type": _plain(item.get("mime_type"))}
-    if isinstance(item.get("data"), str):
+    reference = item.get("attachment")
+    if isinstance(reference, str) and _UUID.fullmatch(reference):
+        # Saved as a file by the relay: served by the app, owner-checked.
+        part["src"] = f"/files/{reference}"
+    elif isinstance(item.get("data"), str):
         part["data"] = item["data"]
     elif isinstance(item.get("uri"), str):
         part["uri"] = item["uri"]

@@ -1,6 +1,7 @@
 // The chat page: a websocket to the server, live turns, the composer and message actions.
 // Turn and step markup always comes from the server (its templates and sanitizer); this
 // module only inserts it, and appends streamed text as plain text nodes.
+import { attachments } from "./attachments.js";
 import { postForm } from "./http.js";
 
 const FINAL_SEQ = 2 ** 31;
@@ -59,6 +60,18 @@ function handle(frame) {
     case "delta": return applyDelta(frame);
     case "step": return applyStep(frame);
     case "error": return showError(frame.message);
+    case "notify": return onNotify(frame);
+  }
+}
+
+function onNotify(frame) {
+  // A background answer finished: a badge in the sidebar, and a notification if allowed.
+  if (frame.conversation !== conversationId || document.hidden) {
+    document.querySelector(`[data-conversation="${frame.conversation}"]`)?.classList.add("has-news");
+    if ("Notification" in window && Notification.permission === "granted") {
+      const note = new Notification(frame.title, { body: frame.status === "completed" ? "The answer is ready." : "The task ended: " + frame.status, tag: `conversation-${frame.conversation}` });
+      note.addEventListener("click", () => { window.focus(); location.href = frame.url; });
+    }
   }
 }
 
@@ -205,7 +218,10 @@ function showError(text) {
 
 async function submit() {
   const text = prompt.value.trim();
-  if (!text) return;
+  const files = attachments.ids();
+  const mediaUrls = attachments.mediaUrls();
+  if (!text && !files.length && !mediaUrls.length) return;
+  if (attachments.busy()) return showError("Wait until the files have finished uploading.");
   if (runningTurn()) return showError("Wait for the current answer, or stop it.");
   if (!conversationId && settingsDirty) {
     try { await saveSettings(); } catch (error) { return showError(error.message); }
@@ -216,9 +232,12 @@ async function submit() {
     conversation: conversationId,
     parent: last ? Number(last.dataset.turn) : null,
     text,
+    attachments: files,
+    media_urls: mediaUrls,
     client_id: String(Date.now()),
   });
   prompt.value = "";
+  attachments.clear();
   autosize();
 }
 
@@ -328,6 +347,10 @@ settingsForm.addEventListener("input", () => { settingsDirty = true; });
 settingsForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const status = document.getElementById("settings-status");
+  const background = document.getElementById("set-background");
+  if (background.checked && "Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission();
+  }
   try {
     await saveSettings();
     status.textContent = "Saved.";
@@ -335,6 +358,48 @@ settingsForm.addEventListener("submit", async (event) => {
     status.textContent = error.message;
   }
 });
+
+// --- elapsed time of running answers, and citation hover cards ---
+
+function tickElapsed() {
+  for (const el of messages.querySelectorAll(".elapsed[data-since]")) {
+    const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(el.dataset.since)) / 1000));
+    el.textContent = seconds < 3 ? "" : `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  }
+}
+setInterval(tickElapsed, 1000);
+
+let citeCard = null;
+messages.addEventListener("mouseover", (event) => {
+  const link = event.target.closest("sup.cite a");
+  if (!link) return;
+  const sources = link.closest(".step")?.querySelector(`.sources li[value="${link.dataset.cite}"]`);
+  citeCard?.remove();
+  citeCard = document.createElement("div");
+  citeCard.className = "cite-card";
+  citeCard.setAttribute("role", "tooltip");
+  const title = document.createElement("div");
+  title.textContent = link.title || link.textContent;
+  const domain = document.createElement("div");
+  domain.className = "cite-domain";
+  domain.textContent = sources?.querySelector(".domain")?.textContent || new URL(link.href).hostname;
+  citeCard.append(title, domain);
+  document.body.append(citeCard);
+  const box = link.getBoundingClientRect();
+  citeCard.style.left = `${Math.min(box.left, window.innerWidth - citeCard.offsetWidth - 8)}px`;
+  citeCard.style.top = `${box.bottom + 6}px`;
+});
+messages.addEventListener("mouseout", (event) => {
+  if (event.target.closest("sup.cite a")) { citeCard?.remove(); citeCard = null; }
+});
+
+attachments.init({
+  composer,
+  prompt,
+  tray: document.getElementById("attachment-tray"),
+  input: document.getElementById("file-input"),
+});
+document.getElementById("attach-btn").addEventListener("click", () => document.getElementById("file-input").click());
 
 for (const turnEl of messages.querySelectorAll(":scope > .turn")) seqs.set(Number(turnEl.dataset.turn), 0);
 afterChange();

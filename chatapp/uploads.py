@@ -1,0 +1,423 @@
+"""Uploads: decide a file's type from its bytes, validate it, store it, and send it upstream.
+
+The type comes from the file's content only, never from its name or the browser's claim, and
+only types the Interactions API takes (and a browser can't mistake for a page) are kept.
+Nothing here fetches a URL: a pasted media link is passed to the API as a `uri`.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+import unicodedata
+import uuid
+import warnings
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image
+
+from .models import Attachment
+
+HEAD_BYTES = 64 * 1024
+MAX_NAME_LENGTH = 120
+MAX_URL_LENGTH = 2048
+MAX_PER_MESSAGE = 10
+NOT_AVAILABLE = "One of the attachments is not available."
+
+# Detected type → Pillow's format name, so a file must look the same to both.
+_PILLOW_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+}
+# Pillow here has no HEIF decoder: these are accepted on their signature alone.
+_UNDECODED_IMAGES = {"image/heic", "image/heif"}
+
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs"}
+_HEIF_BRANDS = {b"mif1", b"msf1"}
+_M4A_BRANDS = {b"M4A ", b"M4B "}
+_MOV_BRANDS = {b"qt  "}
+_MP4_BRANDS = {
+    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
+    b"M4V ", b"M4VH", b"M4VP", b"dash", b"MSNV", b"f4v ",
+}  # fmt: skip
+
+# Markers of a page or a script hidden in an image (a polyglot). Long enough that compressed
+# pixel data practically never contains one by chance.
+_ACTIVE_MARKERS = (b"<script", b"<html", b"<iframe", b"<!doctype", b"<?php", b"javascript:")
+
+Detected = tuple[str, str, str]  # (kind, mime_type, extension)
+
+_ACCEPTED = (
+    "Attach images (PNG, JPEG, WebP, GIF, HEIC), audio (MP3, WAV, OGG, FLAC, AAC, M4A), "
+    "video (MP4, MOV, WebM) or PDF documents."
+)
+
+
+class UploadError(Exception):
+    """An upload or attachment refused, with a message fit to show the user."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# --- detection ---
+
+
+def detect(head: bytes) -> Detected | None:
+    """The (kind, mime_type, extension) of a file from its first bytes, or None if refused."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ("image", "image/png", ".png")
+    if head.startswith(b"\xff\xd8\xff"):
+        return ("image", "image/jpeg", ".jpg")
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return ("image", "image/gif", ".gif")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ("image", "image/webp", ".webp")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return ("audio", "audio/wav", ".wav")
+    if head[4:8] == b"ftyp":
+        return _detect_iso_bmff(head)
+    if head.startswith(b"%PDF-"):
+        return ("document", "application/pdf", ".pdf")
+    if head.startswith(b"OggS"):
+        return ("audio", "audio/ogg", ".ogg")
+    if head.startswith(b"fLaC"):
+        return ("audio", "audio/flac", ".flac")
+    if head.startswith(b"ID3"):
+        return ("audio", "audio/mp3", ".mp3")
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        # WebM and Matroska share EBML; audio-only WebM can't be told apart this early.
+        return ("video", "video/webm", ".webm")
+    if len(head) >= 3 and head[0] == 0xFF:
+        return _detect_mpeg_audio(head)
+    return None
+
+
+def _detect_iso_bmff(head: bytes) -> Detected | None:
+    box_size = int.from_bytes(head[:4], "big")
+    end = min(max(box_size, 16), len(head), 4096)
+    major = head[8:12]
+    compatible = {head[i : i + 4] for i in range(16, end - 3, 4)}
+    if major in (b"avif", b"avis"):
+        return None  # AVIF shares HEIF's brands but is not a type the API takes
+    for brands in ({major}, compatible):
+        if brands & _HEIC_BRANDS:
+            return ("image", "image/heic", ".heic")
+        if brands & _HEIF_BRANDS:
+            return ("image", "image/heif", ".heif")
+        if brands & _M4A_BRANDS:
+            return ("audio", "audio/m4a", ".m4a")
+        if brands & _MOV_BRANDS:
+            return ("video", "video/mov", ".mov")
+        if brands & _MP4_BRANDS or any(b.startswith(b"3g") for b in brands):
+            return ("video", "video/mp4", ".mp4")
+    return None
+
+
+def _detect_mpeg_audio(head: bytes) -> Detected | None:
+    b1, b2 = head[1], head[2]
+    if b1 & 0xF6 == 0xF0:  # sync + layer 00: an ADTS (AAC) header, 0xFFF1 / 0xFFF9
+        return ("audio", "audio/aac", ".aac")
+    # An MPEG audio frame header: sync, then no reserved version, layer, bitrate or rate.
+    if b1 & 0xE0 != 0xE0 or (b1 >> 3) & 3 == 1 or (b1 >> 1) & 3 == 0:
+        return None
+    if b2 >> 4 == 0xF or (b2 >> 2) & 3 == 3:
+        return None
+    return ("audio", "audio/mp3", ".mp3")
+
+
+def _what_it_is(head: bytes) -> str | None:
+    """A plain name for a refused file, to say why ("HTML", "SVG"), if it can be told."""
+    text = head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<?xml", b"<svg", b"<!doctype svg", b"<!--")) and b"<svg" in text:
+        return "SVG"
+    html_starts = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe")
+    if text.startswith(html_starts) or b"<html" in text:
+        return "HTML"
+    if text.startswith(b"<?php"):
+        return "a PHP script"
+    if text.startswith(b"<?xml"):
+        return "XML"
+    if head.startswith((b"MZ", b"\x7fELF")) or head[:4] in (
+        b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
+        b"\xca\xfe\xba\xbe",
+    ):  # fmt: skip
+        return "a program"
+    if head.startswith(b"#!"):
+        return "a script"
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP archive (Word, Excel and PowerPoint files are ZIPs too)"
+    if head.startswith((b"Rar!", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")):
+        return "an archive"
+    if head.startswith(b"BM") or head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "a BMP or TIFF image"
+    if head[4:12] in (b"ftypavif", b"ftypavis"):
+        return "an AVIF image"
+    if b"\x00" not in head[:1024]:
+        try:
+            head[:1024].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "plain text"
+    return None
+
+
+def _claimed(name: str, content_type: str) -> str | None:
+    """What the user seems to think the file is, only to word the refusal."""
+    ext = posixpath.splitext(name.lower())[1]
+    if content_type.startswith("image/") or ext in {".png", ".jpg", ".jpeg", ".gif", ".webp"}:
+        return "an image"
+    if content_type.startswith("audio/") or ext in {".mp3", ".wav", ".ogg", ".flac", ".m4a"}:
+        return "audio"
+    if content_type.startswith("video/") or ext in {".mp4", ".mov", ".webm"}:
+        return "a video"
+    if content_type == "application/pdf" or ext == ".pdf":
+        return "a PDF"
+    return None
+
+
+def refusal_message(head: bytes, name: str = "", content_type: str = "") -> str:
+    """Why a file whose type `detect` refused is not accepted, in the user's words."""
+    what = _what_it_is(head)
+    if what == "SVG":
+        return "SVG files are not accepted: they can carry scripts."
+    if what is None:
+        return f"This type of file is not supported. {_ACCEPTED}"
+    claimed = _claimed(name, content_type)
+    if claimed:
+        return f"That file is {what}, not {claimed}."
+    if what == "plain text":
+        return "Text files are not accepted: paste the text into the message instead."
+    return f"That file is {what}, which is not accepted. {_ACCEPTED}"
+
+
+# --- validation ---
+
+
+def validate_image(fp: IO[bytes]) -> tuple[int, int]:
+    """Check that an image decodes as the type its bytes claim; return (width, height).
+
+    Refuses corrupt files, decompression bombs (settings.UPLOAD_MAX_IMAGE_PIXELS) and files
+    whose format Pillow reads differently. HEIC/HEIF pass on signature alone (0, 0).
+    """
+    fp.seek(0)
+    detected = detect(fp.read(HEAD_BYTES))
+    if detected is None or detected[0] != "image":
+        raise UploadError("That file is not an image.")
+    mime_type = detected[1]
+    if mime_type in _UNDECODED_IMAGES:
+        return (0, 0)
+    expected = _PILLOW_FORMATS[mime_type]
+    limit = int(settings.UPLOAD_MAX_IMAGE_PIXELS)
+    Image.MAX_IMAGE_PIXELS = limit  # Pillow's check is global; keep it in step with ours
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between the limit and twice it: a warning is a refusal here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            fp.seek(0)
+            with Image.open(fp, formats=list(_PILLOW_FORMATS.values())) as im:
+                width, height = im.size
+                if im.format != expected:
+                    raise UploadError("That image's content does not match its type.")
+                if width * height > limit:
+                    raise Image.DecompressionBombError("too many pixels")
+                im.verify()  # PNG: every chunk's CRC; other formats check little
+            if expected != "PNG":
+                # Decode for real (JPEG at 1/8 scale, cheap) so a truncated file is caught.
+                fp.seek(0)
+                with Image.open(fp, formats=[expected]) as im:
+                    if expected == "JPEG":
+                        im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                    im.load()
+    except UploadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadError(
+            f"That image is too large to process ({limit:,} pixels at most)."
+        ) from None
+    except Exception:
+        # Pillow raises many types (OSError, SyntaxError, ValueError, struct.error…) on bad data.
+        raise UploadError("That image is damaged or incomplete and could not be read.") from None
+    finally:
+        fp.seek(0)
+    return (width, height)
+
+
+def _has_active_content(fp: IO[bytes], head: bytes, size: int) -> bool:
+    """Whether an image's start or end holds HTML or script (a polyglot file)."""
+    if any(marker in head.lower() for marker in _ACTIVE_MARKERS):
+        return True
+    if size > len(head):
+        fp.seek(max(0, size - HEAD_BYTES))
+        tail = fp.read(HEAD_BYTES).lower()
+        fp.seek(0)
+        return any(marker in tail for marker in _ACTIVE_MARKERS)
+    return False
+
+
+def clean_name(name: str | None) -> str:
+    """The original file name as display text: no path, no control characters, bounded."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if unicodedata.category(c)[0] != "C")
+    base = unicodedata.normalize("NFC", base).strip(" .")
+    if len(base) > MAX_NAME_LENGTH:
+        stem, ext = posixpath.splitext(base)
+        ext = ext if len(ext) <= 10 else ""
+        base = stem[: MAX_NAME_LENGTH - len(ext)].rstrip() + ext
+    return base
+
+
+def human_size(size: int) -> str:
+    """1536 → "1.5 KB", 20 MiB → "20 MB" (binary units, as the limits are set in MB)."""
+    value, unit = float(size), "bytes"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            break
+        value /= 1024
+    if unit == "bytes":
+        return f"{size} bytes"
+    return f"{value:.0f} {unit}" if value >= 10 or value.is_integer() else f"{value:.1f} {unit}"
+
+
+def max_bytes(kind: str) -> int:
+    return int(settings.UPLOAD_MAX_BYTES[kind])
+
+
+# --- storing ---
+
+
+def store_upload(user: Any, uploaded_file: UploadedFile) -> Attachment:
+    """Validate an uploaded file and keep it as the user's attachment (not yet on a turn)."""
+    name = clean_name(uploaded_file.name)
+    size = uploaded_file.size or 0
+    uploaded_file.seek(0)
+    head = uploaded_file.read(HEAD_BYTES)
+    uploaded_file.seek(0)
+    if size == 0 or not head:
+        raise UploadError("That file is empty.")
+
+    detected = detect(head)
+    if detected is None:
+        raise UploadError(refusal_message(head, name, uploaded_file.content_type or ""))
+    kind, mime_type, extension = detected
+
+    limit = max_bytes(kind)
+    if size > limit:
+        noun = {"image": "images", "audio": "audio files", "video": "videos"}.get(kind, "documents")
+        raise UploadError(
+            f"That file is too large ({human_size(size)}): "
+            f"the limit for {noun} is {human_size(limit)}.",
+            status=413,
+        )
+
+    if kind == "image":
+        validate_image(uploaded_file)
+        if _has_active_content(uploaded_file, head, size):
+            raise UploadError("That image also contains HTML or script, so it was refused.")
+
+    attachment = Attachment(
+        owner=user, kind=kind, mime_type=mime_type, extension=extension, size=size, name=name
+    )
+    uploaded_file.seek(0)
+    # The storage streams the upload (chunks, or a move of the temporary file); the stored
+    # name is built by the model from the uuid, whatever name is passed here.
+    attachment.file.save(f"upload{extension}", uploaded_file, save=False)
+    try:
+        attachment.save()
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    return attachment
+
+
+def resolve(user: Any, ids: list[str]) -> list[Attachment]:
+    """The user's own uploads not yet attached to a turn, in the order of `ids`.
+
+    Any id that is malformed, another user's, already used or missing gets the same error,
+    so nobody learns whether someone else's file exists.
+    """
+    if not isinstance(ids, list | tuple):
+        raise UploadError(NOT_AVAILABLE)
+    wanted: list[uuid.UUID] = []
+    for raw in ids:
+        try:
+            value = uuid.UUID(raw) if isinstance(raw, str) and len(raw) <= 40 else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise UploadError(NOT_AVAILABLE)
+        if value not in wanted:
+            wanted.append(value)
+    if len(wanted) > MAX_PER_MESSAGE:
+        raise UploadError(f"Attach at most {MAX_PER_MESSAGE} files to one message.")
+    if not wanted:
+        return []
+    found = {
+        a.uuid: a
+        for a in Attachment.objects.filter(
+            owner=user, turn__isnull=True, generated=False, uuid__in=wanted
+        )
+    }
+    if len(found) != len(wanted):
+        raise UploadError(NOT_AVAILABLE)
+    return [found[value] for value in wanted]
+
+
+# --- what goes upstream ---
+
+
+def upstream_content(attachment: Attachment) -> dict[str, Any]:
+    """The Interactions API content item for a stored attachment, inline as base64."""
+    with attachment.file.storage.open(attachment.file.name, "rb") as f:
+        data = base64.b64encode(f.read()).decode("ascii")
+    return {"type": attachment.kind, "data": data, "mime_type": attachment.mime_type}
+
+
+_AUDIO_URL_TYPES = {
+    ".mp3": "audio/mp3",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/m4a",
+    ".aac": "audio/aac",
+}
+_VIDEO_URL_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/mov",
+    ".webm": "video/webm",
+}
+_URL_DEFAULTS = {"audio": "audio/mpeg", "video": "video/mp4"}
+
+
+def media_url_content(url: str, kind: str = "audio") -> dict[str, Any]:
+    """A content item pointing the API at a public http(s) media URL. Never fetched here."""
+    if kind not in _URL_DEFAULTS:
+        raise UploadError("Only audio or video links can be attached.")
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
+        raise UploadError("That link is empty or too long.")
+    if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in url):
+        raise UploadError("That link contains spaces or control characters.")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise UploadError("That link is not a valid URL.") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UploadError("Only http:// and https:// links can be attached.")
+    if "@" in parts.netloc:
+        raise UploadError("Links with a user name or password can't be attached.")
+    ext = posixpath.splitext(parts.path.lower())[1]
+    types = _AUDIO_URL_TYPES if kind == "audio" else _VIDEO_URL_TYPES
+    mime_type = types.get(ext, _URL_DEFAULTS[kind])
+    return {"type": kind, "uri": url, "mime_type": mime_type}

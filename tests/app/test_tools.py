@@ -1,0 +1,363 @@
+"""The tool registry: schemas from type hints, the built-ins, CHAT_TOOLS and the runner."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from chatapp import tools
+from chatapp.tools import Tool, calculator, current_datetime, function_result_step, run_tool
+from tests.app import sample_tools
+
+SAMPLE = "tests.app.sample_tools"
+
+
+@pytest.fixture
+def team_tools(settings: Any) -> Iterator[Any]:
+    settings.CHAT_TOOLS = [
+        f"{SAMPLE}.lookup_order",
+        f"{SAMPLE}.explode",
+        f"{SAMPLE}.wait_for_release",
+        f"{SAMPLE}.async_echo",
+        f"{SAMPLE}.odd_result",
+    ]
+    yield settings
+    sample_tools.release.set()  # never leave a worker thread waiting after a test
+
+
+# --- schemas derived from the signature ---
+
+
+def test_schema_from_type_hints_defaults_and_docstring() -> None:
+    tool = Tool.from_function(sample_tools.lookup_order)
+    assert tool.name == "lookup_order"
+    assert tool.description == "Look up an order in the shop."
+    assert tool.parameters == {
+        "type": "object",
+        "properties": {
+            "order_id": {"type": "integer", "description": "The order number."},
+            "status": {
+                "type": "string",
+                "enum": ["open", "shipped", "cancelled"],
+                "description": "Only return the order if it has this status.",
+            },
+            "tags": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Labels to match, all of them (continued on a second line).",
+            },
+            "note": {
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "default": None,
+                "description": "A free-text note.",
+            },
+            "include_items": {"type": "boolean", "default": False},
+            "weight_kg": {"type": "number", "default": 1.5},
+        },
+        "required": ["order_id", "status", "tags"],
+    }
+    assert tool.declaration() == {
+        "type": "function",
+        "name": "lookup_order",
+        "description": "Look up an order in the shop.",
+        "parameters": tool.parameters,
+    }
+
+
+def test_titles_are_stripped_but_a_parameter_named_title_stays() -> None:
+    def rename(title: str, schema: dict[str, int], json: bool = True) -> None:
+        """Names that would clash with pydantic's BaseModel attributes."""
+
+    params = Tool.from_function(rename).parameters
+    assert set(params["properties"]) == {"title", "schema", "json"}
+    assert "title" not in params and "title" not in params["properties"]["title"]
+    assert params["properties"]["schema"] == {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+    }
+
+
+def test_strip_titles_leaves_data_alone() -> None:
+    schema = {
+        "title": "Model",
+        "properties": {"title": {"title": "Title", "default": {"title": "kept"}, "enum": []}},
+        "$defs": {"Item": {"title": "Item", "const": {"title": "kept"}}},
+    }
+    assert tools._strip_titles(schema) == {
+        "properties": {"title": {"default": {"title": "kept"}, "enum": []}},
+        "$defs": {"Item": {"const": {"title": "kept"}}},
+    }
+
+
+def test_a_function_without_docstring_or_parameters() -> None:
+    def ping() -> str:
+        return "pong"
+
+    tool = Tool.from_function(ping)
+    assert tool.description == ""
+    assert tool.parameters == {"type": "object", "properties": {}}
+
+
+def test_variadic_parameters_are_refused() -> None:
+    def spread(*values: int) -> int:
+        return sum(values)
+
+    with pytest.raises(TypeError, match="named parameters"):
+        Tool.from_function(spread)
+
+
+# --- built-ins ---
+
+
+@pytest.mark.parametrize(
+    ("expression", "result"),
+    [
+        ("1 + 2 * 3", 7),
+        ("(1 + 2) * 3", 9),
+        ("7 / 2", 3.5),
+        ("7 // 2", 3),
+        ("-7 % 3", 2),
+        ("2 ** 10", 1024),
+        ("-(3 - 5)", 2),
+        ("+4", 4),
+        ("sqrt(16) + abs(-2)", 6.0),
+        ("round(pi, 3)", 3.142),
+        ("log(8, 2)", 3.0),
+        ("floor(2.7) + ceil(2.1)", 5),
+        ("1e3 + 0.5", 1000.5),
+        ("2 ** -1", 0.5),
+    ],
+)
+def test_calculator(expression: str, result: float) -> None:
+    assert calculator(expression) == {"expression": expression, "result": result}
+
+
+def test_calculator_trigonometry() -> None:
+    assert math.isclose(calculator("sin(pi / 2) + cos(0)")["result"], 2.0)
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("__import__('os')", "unsupported"),
+        ("().__class__", "unsupported"),
+        ("9**9**9", "too large"),
+        ("'a'*10**9", "only numbers"),
+        ("os", "unknown name 'os'"),
+        ("lambda: 1", "unsupported"),
+        ("[x for x in (1, 2)]", "unsupported"),
+        ("sqrt.__call__(4)", "unsupported"),
+        ("round(2.5, ndigits=1)", "unsupported"),
+        ("True + 1", "only numbers"),
+        ("2 ^ 3", "use \\*\\*"),
+        ("1j * 2", "only numbers"),
+        ("10 ** 99 * 10 ** 99", "too large"),
+        ("12345 ** 100", "too large"),
+        ("exp(1000)", "range"),  # OverflowError from math, reported as such
+        ("1 +", "not a valid"),
+        ("1" * 501, "longer than"),
+    ],
+)
+def test_calculator_refuses(expression: str, reason: str) -> None:
+    with pytest.raises((ValueError, OverflowError), match=reason):
+        calculator(expression)
+
+
+def test_calculator_errors_are_results() -> None:
+    assert asyncio.run(run_tool("calculator", {"expression": "1/0"})) == (
+        "ZeroDivisionError: division by zero",
+        True,
+    )
+    result, is_error = asyncio.run(run_tool("calculator", {"expression": "sqrt(-1)"}))
+    assert is_error and result == "ValueError: math domain error"
+
+
+def test_current_datetime_in_a_zone() -> None:
+    now = current_datetime("Asia/Kolkata")
+    assert now["timezone"] == "Asia/Kolkata"
+    assert now["utc_offset"] == "+05:30"
+    parsed = datetime.fromisoformat(now["datetime"])
+    assert parsed.strftime("%A") == now["weekday"]
+    assert now["date"] == parsed.date().isoformat()
+    assert now["time"] == parsed.strftime("%H:%M:%S")
+    assert current_datetime()["utc_offset"] == "+00:00"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "../../etc/passwd", ""])
+def test_current_datetime_unknown_zone(zone: str) -> None:
+    with pytest.raises(ValueError, match="unknown time zone"):
+        current_datetime(zone)
+
+
+async def test_current_datetime_bad_zone_is_an_error_result() -> None:
+    result, is_error = await run_tool("current_datetime", {"timezone": "Nowhere/City"})
+    assert is_error
+    assert result.startswith("ValueError: unknown time zone 'Nowhere/City'")
+
+
+# --- the registry ---
+
+
+def test_builtins_are_always_available(settings: Any) -> None:
+    settings.CHAT_TOOLS = []
+    assert [t.name for t in tools.available()] == ["current_datetime", "calculator"]
+
+
+def test_chat_tools_loads_functions_by_dotted_path(team_tools: Any) -> None:
+    names = list(tools.registry())
+    assert names[:3] == ["current_datetime", "calculator", "lookup_order"]
+    assert tools.registry()["lookup_order"].func is sample_tools.lookup_order
+    first = tools.registry()
+    assert tools.registry() is first  # cached per value of CHAT_TOOLS
+    tools.registry.cache_clear()  # type: ignore[attr-defined]
+    assert tools.registry() is not first and list(tools.registry()) == names
+    assert [d["name"] for d in tools.declarations(["calculator", "gone", "explode"])] == [
+        "calculator",
+        "explode",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("tests.app.no_such_module.tool", "cannot import 'tests.app.no_such_module.tool'"),
+        (f"{SAMPLE}.missing", f"cannot import '{SAMPLE}.missing'"),
+        ("notdotted", "cannot import 'notdotted'"),
+        (f"{SAMPLE}.not_a_function", "is not a function"),
+        (f"{SAMPLE}.calculator", "a tool named 'calculator' exists"),
+        (f"{SAMPLE}.needs_socket", f"'{SAMPLE}.needs_socket' is not a usable tool"),
+    ],
+)
+def test_bad_chat_tools_path(settings: Any, path: str, message: str) -> None:
+    settings.CHAT_TOOLS = [path]
+    with pytest.raises(ImproperlyConfigured, match=message):
+        tools.registry()
+
+
+async def test_misconfigured_tools_give_an_error_result(settings: Any) -> None:
+    settings.CHAT_TOOLS = ["tests.app.no_such_module.tool"]
+    result, is_error = await run_tool("calculator", {"expression": "1"})
+    assert is_error and "cannot import" in result
+
+
+# --- running calls ---
+
+
+async def test_run_tool_validates_and_calls(team_tools: Any) -> None:
+    result, is_error = await run_tool(
+        "lookup_order", {"order_id": "42", "status": "open", "tags": ["a"]}
+    )
+    assert not is_error
+    assert result == {
+        "order_id": 42,
+        "status": "open",
+        "tags": ["a"],
+        "note": None,
+        "include_items": False,
+        "weight_kg": 1.5,
+        "placed": "2026-05-20",
+    }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({}, "order_id: Field required"),
+        ({"order_id": "x", "status": "open", "tags": []}, "order_id: Input should be a valid"),
+        ({"order_id": 1, "status": "lost", "tags": []}, "status: Input should be 'open'"),
+        ({"order_id": 1, "status": "open", "tags": "a"}, "tags: Input should be a valid list"),
+        (
+            {"order_id": 1, "status": "open", "tags": [], "color": "red"},
+            "color: Extra inputs are not permitted",
+        ),
+        ("not an object", "Input should be a valid dictionary"),
+    ],
+)
+async def test_run_tool_invalid_arguments(team_tools: Any, arguments: Any, expected: str) -> None:
+    result, is_error = await run_tool("lookup_order", arguments)
+    assert is_error
+    assert result.startswith("invalid arguments for lookup_order: ")
+    assert expected in result
+
+
+async def test_run_tool_unknown_tool() -> None:
+    result, is_error = await run_tool("rm_rf", {})
+    assert is_error and result.startswith("unknown tool 'rm_rf'")
+
+
+async def test_run_tool_exception_becomes_an_error_result(team_tools: Any) -> None:
+    assert await run_tool("explode", {"reason": "x"}) == ("RuntimeError: boom: x", True)
+
+
+async def test_run_tool_timeout(team_tools: Any) -> None:
+    team_tools.TOOL_TIMEOUT_SECONDS = 0.1
+    sample_tools.release.clear()
+    try:
+        result, is_error = await run_tool("wait_for_release", {})
+    finally:
+        sample_tools.release.set()
+    assert (result, is_error) == ("wait_for_release timed out after 0.1 s", True)
+
+
+async def test_run_tool_async_function_and_none_arguments(team_tools: Any) -> None:
+    assert await run_tool("async_echo", {"text": "hi"}) == (["hi", "hi"], False)
+    result, is_error = await run_tool("current_datetime", None)
+    assert not is_error and result["timezone"] == "UTC"
+
+
+async def test_run_tool_result_not_json_becomes_a_string(team_tools: Any) -> None:
+    assert await run_tool("odd_result", {}) == ("{1, 2}", False)
+
+
+# --- the function_result step ---
+
+CALL = {"type": "function_call", "id": "call_1", "name": "calculator", "arguments": {}}
+
+
+def test_function_result_step_keeps_objects() -> None:
+    assert function_result_step(CALL, {"result": 3}, False) == {
+        "type": "function_result",
+        "call_id": "call_1",
+        "name": "calculator",
+        "result": {"result": 3},
+    }
+
+
+@pytest.mark.parametrize(
+    ("result", "sent"),
+    [("plain text", "plain text"), (["a", "b"], '["a", "b"]'), (3.5, "3.5"), (None, "null")],
+)
+def test_function_result_step_sends_the_rest_as_text(result: Any, sent: str) -> None:
+    assert function_result_step(CALL, result, False)["result"] == sent
+
+
+def test_function_result_step_error() -> None:
+    step = function_result_step(CALL, "ValueError: nope", True)
+    assert step["is_error"] is True and step["result"] == "ValueError: nope"
+
+
+def test_literal_and_optional_list_schema() -> None:
+    def pick(mode: Literal[1, 2], items: list[int] | None = None) -> None:
+        """Pick.
+
+        Args:
+            mode: One or two.
+        """
+
+    params = Tool.from_function(pick).parameters
+    assert params["properties"]["mode"] == {
+        "enum": [1, 2],
+        "type": "integer",
+        "description": "One or two.",
+    }
+    assert params["properties"]["items"]["anyOf"][0] == {
+        "type": "array",
+        "items": {"type": "integer"},
+    }
+    assert params["required"] == ["mode"]
