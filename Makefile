@@ -24,6 +24,7 @@ run: $(VENV)/.runtime
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) chatapp.asgi:application
 
 test: $(VENV)/.dev
+	sh scripts/ensure-chromium.sh
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

@@ -160,6 +160,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             )
         else:
             conversation = await self._conversation(frame.conversation)
+            if self.conversation_id != conversation.pk:
+                await self.subscribe(conversation.pk)
+            if not conversation.title:
+                # Created from the settings panel: its first message names it.
+                conversation.title = title_from(text or "Attachment")
+                await Conversation.objects.filter(pk=conversation.pk).aupdate(
+                    title=conversation.title
+                )
+                await relay.broadcast(
+                    conversation.group_name,
+                    {"type": "conversation", "conversation": conversation_payload(conversation)},
+                )
         parent = None
         if frame.parent is not None:
             parent = await self._turn(frame.parent)

@@ -348,3 +348,16 @@ async def test_generation_goes_on_without_any_socket(
     await asyncio.wait_for(generation.task, 10)
     turn = await Turn.objects.aget(pk=created["turn"]["id"])
     assert turn.status == "completed" and text_of(turn)
+
+
+async def test_a_conversation_made_from_settings_is_named_by_its_first_message(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    conversation = await Conversation.objects.acreate(owner=alice, model="gemini-3.5-flash")
+    sock = await connect(alice)
+    await start_chat(sock, "Plan a trip to Lisbon\nwith details", conversation.pk)
+    renamed = next(f for f in sock.frames if f["type"] == "conversation")
+    assert renamed["conversation"]["title"] == "Plan a trip to Lisbon"
+    await conversation.arefresh_from_db()
+    assert conversation.title == "Plan a trip to Lisbon"
+    await sock.until_final()
