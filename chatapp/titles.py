@@ -10,7 +10,8 @@ MAX_TITLE = 60
 def title_from(text: str) -> str:
     """The first line of the message, cut at a word boundary, without Markdown noise."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = re.sub(r"[#*_`>\[\]]+", "", line).strip()
+    # Headings, quotes, bullets and code ticks are noise in a title; arithmetic is not.
+    line = re.sub(r"^(?:[#>]+|[-*+]\s|\d+\.\s)\s*", "", line).replace("`", "").strip()
     line = re.sub(r"\s+", " ", line)
     if len(line) <= MAX_TITLE:
         return line or "New chat"
