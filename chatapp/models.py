@@ -38,6 +38,8 @@ class Conversation(models.Model):
     background = models.BooleanField(default=False)
     # The agent sandbox of this conversation, reused by follow-ups.
     environment_id = models.CharField(max_length=200, blank=True)
+    # A background answer finished while its owner was elsewhere: a badge in the sidebar.
+    unseen = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
     # The leaf of the branch the owner looked at last, so a reload shows the same branch.

@@ -409,7 +409,7 @@ class Generation:
             check = check_answer(fields["answer_text"], conversation.response_schema)
             fields["structured"] = {"valid": check["valid"], "errors": check["errors"]}
         await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
-        updates: dict[str, Any] = {"updated": timezone.now()}
+        updates: dict[str, Any] = {"updated": timezone.now(), "unseen": conversation.background}
         if snapshot.get("environment_id"):
             updates["environment_id"] = snapshot["environment_id"]
         await Conversation.objects.filter(pk=self.conversation_id).aupdate(**updates)

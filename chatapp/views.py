@@ -80,7 +80,7 @@ def sidebar_page(request: HttpRequest) -> Any:
         )
         conversations = conversations.filter(Q(title__icontains=query) | matching_turns).distinct()
     ordered = conversations.order_by("-pinned", "-updated", "-pk").only(
-        "pk", "title", "pinned", "archived", "updated"
+        "pk", "title", "pinned", "archived", "unseen", "updated"
     )
     page = Paginator(ordered, SIDEBAR_PAGE).get_page(request.GET.get("page"))
     return {"page": page, "query": query, "archived": archived}
@@ -117,6 +117,9 @@ def conversation_page(request: HttpRequest, pk: int) -> HttpResponse:
     if wanted.isdigit() and int(wanted) in tree.by_id:
         leaf_id = int(wanted)
         Conversation.objects.filter(pk=pk).update(current_turn_id=leaf_id)
+    if conversation.unseen:
+        Conversation.objects.filter(pk=pk).update(unseen=False)
+        conversation.unseen = False
     branch = tree.branch(leaf_id)
     context = chat_context(request, conversation)
     context["turns"] = [turn_payload(t, tree.siblings(t)) for t in branch]

@@ -208,6 +208,14 @@ async def test_background_answers_finish_and_notify(
     assert creates(upstream)[0]["background"] is True
     turn = await Turn.objects.aget(pk=created["turn"]["id"])
     assert turn.status == "completed" and turn.answer_text
+    # The sidebar keeps a badge until the conversation is opened.
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    sidebar = (await sync_to_async(client.get)("/sidebar/")).content.decode()
+    assert "has-news" in sidebar and "(new answer)" in sidebar
+    await sync_to_async(client.get)(f"/c/{conv.pk}/")
+    sidebar = (await sync_to_async(client.get)("/sidebar/")).content.decode()
+    assert "has-news" not in sidebar
 
 
 async def upload(user: Any, name: str, data: bytes) -> dict[str, Any]:
