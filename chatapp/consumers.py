@@ -209,7 +209,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             worker=relay.WORKER_ID,
             heartbeat=timezone.now(),
         )
+        # Announce the turn empty: the new answer replaces the old one on every tab.
         turn.status = Turn.Status.QUEUED
+        turn.steps, turn.error, turn.usage, turn.structured = [], None, None, None
         await self._start(turn)
 
     async def select(self, frame: Select) -> None:

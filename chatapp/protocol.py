@@ -20,6 +20,8 @@ Server → client frames:
 
     {"type": "conversation", "conversation": {...}}        created or renamed
     {"type": "turn", "turn": {..., "html": "..."}, "seq": n}  a turn's whole state at seq n
+    {"type": "status", "turn": id, "seq": n, "status": "in_progress"}
+        the turn's generation started upstream
     {"type": "delta", "turn": id, "seq": n, "index": i, "delta": {...}}
         one upstream delta of step i (text, thought summary, ...); apply in seq order
     {"type": "step", "turn": id, "seq": n, "index": i, "html": "..."}

@@ -211,10 +211,15 @@ class Generation:
             heartbeat=timezone.now(),
             stored=not conversation.stateless,
         )
+        self.seq += 1
+        await broadcast(
+            self.group,
+            {"type": "status", "turn": self.turn_id, "seq": self.seq, "status": "in_progress"},
+        )
         try:
             await self._call(request)
         except NotFoundError:
-            if "previous_interaction_id" not in request or self.seq:
+            if "previous_interaction_id" not in request or self.acc.last_event_id:
                 raise
             # The chained interaction expired upstream: replay the branch from our copy.
             log.info("turn %s: previous interaction gone, replaying history", turn.pk)

@@ -57,6 +57,7 @@ function handle(frame) {
   switch (frame.type) {
     case "conversation": return onConversation(frame.conversation);
     case "turn": return applyTurn(frame);
+    case "status": return applyStatus(frame);
     case "delta": return applyDelta(frame);
     case "step": return applyStep(frame);
     case "error": return showError(frame.message);
@@ -105,10 +106,12 @@ function applyTurn(frame) {
   } else {
     const sibling = turn.siblings.map((id) => document.getElementById(`turn-${id}`)).find(Boolean);
     const last = lastTurn();
-    if (sibling) {
+    if (sibling && frame.reset) {
       // An edit or a regeneration: the new version replaces the old branch on screen.
       while (sibling.nextElementSibling) sibling.nextElementSibling.remove();
       sibling.replaceWith(node);
+    } else if (sibling) {
+      return; // another version of an on-screen message, not the one shown
     } else if ((turn.parent === null && !last) || (last && Number(last.dataset.turn) === turn.parent)) {
       document.getElementById("empty-state")?.remove();
       messages.append(node);
@@ -119,12 +122,25 @@ function applyTurn(frame) {
   afterChange();
 }
 
-function applyDelta(frame) {
-  if (!fresh(frame.turn, frame.seq)) return;
+// Frames of one turn must be applied in order: a gap means frames were lost.
+function inOrder(frame) {
+  if (!fresh(frame.turn, frame.seq)) return false;
   const known = seqs.get(frame.turn);
-  if (known !== undefined && frame.seq > known + 1) return resubscribe();
+  if (known !== undefined && frame.seq > known + 1) { resubscribe(); return false; }
+  return Boolean(document.getElementById(`turn-${frame.turn}`));
+}
+
+function applyStatus(frame) {
+  if (!inOrder(frame)) return;
+  seqs.set(frame.turn, frame.seq);
   const turnEl = document.getElementById(`turn-${frame.turn}`);
-  if (!turnEl) return;
+  turnEl.dataset.status = frame.status;
+  turnEl.className = turnEl.className.replace(/\bstatus-\S+/, `status-${frame.status}`);
+}
+
+function applyDelta(frame) {
+  if (!inOrder(frame)) return;
+  const turnEl = document.getElementById(`turn-${frame.turn}`);
   seqs.set(frame.turn, frame.seq);
   const step = liveStep(turnEl, frame.index, frame.delta.type);
   const nearBottom = isNearBottom();
@@ -133,11 +149,8 @@ function applyDelta(frame) {
 }
 
 function applyStep(frame) {
-  if (!fresh(frame.turn, frame.seq)) return;
-  const known = seqs.get(frame.turn);
-  if (known !== undefined && frame.seq > known + 1) return resubscribe();
+  if (!inOrder(frame)) return;
   const turnEl = document.getElementById(`turn-${frame.turn}`);
-  if (!turnEl) return;
   seqs.set(frame.turn, frame.seq);
   const node = elementFrom(frame.html);
   const existing = turnEl.querySelector(`.steps > [data-step="${frame.index}"]`);
@@ -149,6 +162,10 @@ function applyStep(frame) {
 function liveStep(turnEl, index, kind) {
   const steps = turnEl.querySelector(".steps");
   let step = steps.querySelector(`:scope > [data-step="${index}"]`);
+  if (step && !step.querySelector(".live-text")) {
+    step.remove(); // a finished rendering of an earlier run of this turn
+    step = null;
+  }
   if (!step) {
     step = document.createElement("div");
     step.className = "step step-live";
@@ -278,12 +295,22 @@ messages.addEventListener("click", (event) => {
     case "stop": return send({ type: "stop", turn: turnId });
     case "retry": return send({ type: "retry", turn: turnId });
     case "regenerate": return send({ type: "regenerate", turn: turnId });
-    case "copy": return copy(turnEl.querySelector(".steps").innerText, button);
+    case "copy": return copy(answerText(turnEl), button);
     case "edit": return startEdit(turnEl);
     case "branch":
       if (button.dataset.target) location.href = `/c/${conversationId}/?turn=${button.dataset.target}`;
   }
 });
+
+function answerText(turnEl) {
+  // The answer itself: no thinking, tool cards, code-block headers or citation markers.
+  const blocks = turnEl.querySelectorAll(".msg-model .markdown:not(.thinking .markdown), .json-answer, .live-text");
+  return Array.from(blocks, (block) => {
+    const copyOf = block.cloneNode(true);
+    copyOf.querySelectorAll(".code-head, sup.cite").forEach((el) => el.remove());
+    return copyOf.textContent.trim();
+  }).filter(Boolean).join("\n\n");
+}
 
 function startEdit(turnEl) {
   const body = turnEl.querySelector(".msg-user .msg-body");
@@ -402,6 +429,8 @@ attachments.init({
 document.getElementById("attach-btn").addEventListener("click", () => document.getElementById("file-input").click());
 
 for (const turnEl of messages.querySelectorAll(":scope > .turn")) seqs.set(Number(turnEl.dataset.turn), 0);
+// The server remembered the branch picked with ?turn=; a later reload must not pick it again.
+if (location.search.includes("turn=")) history.replaceState(null, "", location.pathname);
 afterChange();
 scrollToBottom();
 connect();

@@ -70,7 +70,24 @@ list.addEventListener("click", async (event) => {
   load(1);
 });
 
-menuBtn.addEventListener("click", () => {
+menuBtn.addEventListener("click", (event) => {
+  event.stopPropagation();
   const open = sidebar.classList.toggle("open");
   menuBtn.setAttribute("aria-expanded", String(open));
+});
+// On a phone the list covers the chat: a tap outside it, or Escape, closes it.
+function closeSidebar() {
+  if (sidebar.classList.contains("open")) {
+    sidebar.classList.remove("open");
+    menuBtn.setAttribute("aria-expanded", "false");
+  }
+}
+document.getElementById("chat").addEventListener("click", closeSidebar);
+document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeSidebar(); });
+
+// An action menu closes once used, or on a click anywhere else.
+document.addEventListener("click", (event) => {
+  for (const menu of list.querySelectorAll(".conv-menu[open]")) {
+    if (!menu.contains(event.target) || event.target.closest("[data-conv-action]")) menu.open = false;
+  }
 });

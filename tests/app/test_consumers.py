@@ -69,7 +69,8 @@ async def test_a_message_streams_deltas_then_steps_then_the_final_turn(
     deltas = [f for f in sock.frames if f["type"] == "delta"]
     steps = [f for f in sock.frames if f["type"] == "step"]
     assert len(deltas) >= 3 and steps
-    seqs = [f["seq"] for f in sock.frames if f["type"] in ("delta", "step")]
+    seqs = [f["seq"] for f in sock.frames if f["type"] in ("status", "delta", "step")]
+    assert next(f for f in sock.frames if f["type"] == "status")["status"] == "in_progress"
     assert seqs == list(range(1, len(seqs) + 1))
     streamed = "".join(d["delta"]["text"] for d in deltas if d["delta"]["type"] == "text")
     turn = await Turn.objects.aget(pk=first["turn"]["id"])
