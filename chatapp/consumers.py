@@ -108,7 +108,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         elif isinstance(frame, Stop):
             turn = await self._turn(frame.turn)
             if not relay.stop(turn.pk) and turn.is_active:
-                raise ClientError("not_running", "That answer is not running on this server.")
+                # Running in another worker: that worker stops it.
+                if not await relay.ask_worker(turn, {"type": "relay.stop"}):
+                    raise ClientError("not_running", "That answer is not running anymore.")
         elif isinstance(frame, Select):
             await self.select(frame)
 
@@ -134,6 +136,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 )
                 payload["status"] = Turn.Status.IN_PROGRESS
                 await self.send_json({"type": "turn", "seq": view["seq"], "turn": payload})
+            elif turn.is_active and await relay.ask_worker(
+                turn, {"type": "relay.snapshot", "reply": self.channel_name}
+            ):
+                continue  # the worker running it answers this socket directly
             elif turn.is_active or _recent(turn):
                 await self.send_json(
                     {

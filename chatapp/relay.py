@@ -66,6 +66,8 @@ TURN_STATUS = {
 RUNNING = frozenset({"queued", "in_progress"})
 
 _generations: dict[int, Generation] = {}
+# This worker's own channel-layer address: other workers ask it for snapshots and stops.
+_worker_channel: str | None = None
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
@@ -87,6 +89,43 @@ async def broadcast(group: str, frame: dict[str, Any]) -> None:
 
 def running(turn_id: int) -> Generation | None:
     return _generations.get(turn_id)
+
+
+async def worker_channel() -> str:
+    """This worker's address on the channel layer, listened to from first use."""
+    global _worker_channel
+    layer = get_channel_layer()
+    if _worker_channel is None and layer is not None:
+        _worker_channel = await layer.new_channel("relay.")
+        asyncio.get_running_loop().create_task(_listen(_worker_channel), name="relay-listener")
+    return _worker_channel or WORKER_ID
+
+
+async def _listen(channel: str) -> None:
+    """Answer other workers about the generations this one runs."""
+    layer = get_channel_layer()
+    while True:
+        try:
+            message = await layer.receive(channel)
+            generation = running(int(message.get("turn", 0)))
+            if message.get("type") == "relay.stop" and generation and generation.task:
+                generation.task.cancel()
+            elif message.get("type") == "relay.snapshot" and generation is not None:
+                frame = await generation.snapshot_frame()
+                await layer.send(str(message["reply"]), {"type": "chat.frame", "frame": frame})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one bad message must not stop the listener
+            log.exception("relay listener failed on a message")
+
+
+async def ask_worker(turn: Turn, message: dict[str, Any]) -> bool:
+    """Send a request to the worker that runs `turn`; False when no worker is known."""
+    layer = get_channel_layer()
+    if layer is None or not turn.worker.startswith("relay."):
+        return False
+    await layer.send(turn.worker, {**message, "turn": turn.pk})
+    return True
 
 
 def busy(conversation_id: int) -> bool:
@@ -170,6 +209,22 @@ class Generation:
         """The turn so far, for a tab that subscribes mid-stream."""
         return {"steps": self.steps(), "open_steps": set(self.open_steps), "seq": self.seq}
 
+    async def snapshot_frame(self) -> dict[str, Any]:
+        """A `turn` frame with everything so far, at the current seq."""
+        turn = await Turn.objects.aget(pk=self.turn_id)
+        siblings = [
+            t
+            async for t in Turn.objects.filter(
+                conversation_id=turn.conversation_id, parent_id=turn.parent_id
+            ).order_by("created", "pk")
+        ]
+        view = self.view()  # taken after the awaits: nothing can slip in before it is sent
+        payload = await sync_to_async(turn_payload)(
+            turn, siblings, steps=view["steps"], open_steps=view["open_steps"]
+        )
+        payload["status"] = Turn.Status.IN_PROGRESS
+        return {"type": "turn", "seq": view["seq"], "turn": payload}
+
     async def run(self) -> None:
         status, error = Turn.Status.FAILED, None
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -207,7 +262,7 @@ class Generation:
         request = await sync_to_async(build_request)(conversation, path, expand=expand)
         await Turn.objects.filter(pk=turn.pk).aupdate(
             status=Turn.Status.IN_PROGRESS,
-            worker=WORKER_ID,
+            worker=await worker_channel(),
             heartbeat=timezone.now(),
             stored=not conversation.stateless,
         )
@@ -293,6 +348,7 @@ class Generation:
         """Recovery after a dead worker: re-attach to the upstream stream, else fetch it whole."""
         if not (turn.interaction_id and turn.stored):
             raise _Unrecoverable
+        await Turn.objects.filter(pk=turn.pk).aupdate(worker=await worker_channel())
         self.acc.restore({"id": turn.interaction_id, "steps": turn.steps}, turn.last_event_id)
         try:
             stream = await client().interactions.get(
@@ -443,9 +499,7 @@ class Generation:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            await Turn.objects.filter(pk=self.turn_id, worker=WORKER_ID).aupdate(
-                heartbeat=timezone.now()
-            )
+            await Turn.objects.filter(pk=self.turn_id).aupdate(heartbeat=timezone.now())
 
     async def _path(self, turn: Turn) -> list[Turn]:
         turns = [t async for t in Turn.objects.filter(conversation_id=turn.conversation_id)]

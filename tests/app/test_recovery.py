@@ -66,7 +66,7 @@ async def test_a_turn_with_a_stored_interaction_is_re_attached(alice: Any, upstr
     await turn.arefresh_from_db()
     assert turn.status == "completed"
     assert "recover me" in turn.answer_text
-    assert turn.worker == relay.WORKER_ID
+    assert turn.worker == await relay.worker_channel()
 
 
 async def test_re_attach_goes_on_from_the_last_saved_event(alice: Any, upstream: Any) -> None:
