@@ -25,6 +25,7 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-services.sh
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

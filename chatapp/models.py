@@ -7,6 +7,7 @@ A turn keeps the upstream `interaction_id`; its parent's id is sent as
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -105,7 +106,7 @@ class Turn(models.Model):
     # Resume cursor of the upstream stream, saved with each finished step.
     last_event_id = models.CharField(max_length=200, blank=True)
     # Which worker runs the generation, and when it last showed it was alive.
-    worker = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
     finished = models.DateTimeField(null=True, blank=True)
@@ -162,3 +163,40 @@ class Attachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"/files/{self.uuid}"
+
+
+class ShareLink(models.Model):
+    """A public, read-only snapshot of one branch of a conversation, at an unguessable URL.
+
+    The branch is copied at publish time (`snapshot`), so later edits, regenerations and new
+    branches never show through. A revoked link stays revoked: sharing again makes a new one.
+    """
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="share_links"
+    )
+    # The conversation's title when the link was made (shown on the shared page).
+    title = models.CharField(max_length=200, blank=True)
+    # The ids of the shared turns, root first, and a frozen copy of what each showed.
+    turn_ids = models.JSONField(default=list)
+    snapshot = models.JSONField(default=list)
+    # Whether the answers came from the offline simulator (badge on the shared page).
+    simulated = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Share link {self.pk} of conversation {self.conversation_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.token:
+            self.token = secrets.token_urlsafe(24)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked is None
+
+    def get_absolute_url(self) -> str:
+        return f"/s/{self.token}"

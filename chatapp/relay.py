@@ -96,7 +96,10 @@ async def worker_channel() -> str:
     global _worker_channel
     layer = get_channel_layer()
     if _worker_channel is None and layer is not None:
-        _worker_channel = await layer.new_channel("relay.")
+        # A plain (not process-specific "!") channel: channels_redis serialises receives on
+        # "!" channels through one lock, and a second long-lived receiver there stalls the
+        # consumers of this process.
+        _worker_channel = f"relay.{uuid.uuid4().hex}"
         asyncio.get_running_loop().create_task(_listen(_worker_channel), name="relay-listener")
     return _worker_channel or WORKER_ID
 

@@ -87,7 +87,13 @@ REDIS_URL = env_str("REDIS_URL")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 30},
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as the layer's
+            # blocking pop: give reads room (django/channels_redis#422).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+            "capacity": 2000,
+            "expiry": 30,
+        },
     }
     if REDIS_URL
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
@@ -241,4 +245,42 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Alive: the process answers."""
     return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready for traffic: the database, the channel layer and the upstream are usable."""
+    checks = {"database": _database_ok(), "channel_layer": _channel_layer_ok()}
+    checks["upstream"] = bool(settings.GEMINI_API_KEY) or settings.USE_SIMULATOR
+    ready = all(checks.values())
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _channel_layer_ok() -> bool:
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        # A message sent to a fresh channel must come back: the layer carries traffic.
+        async def round_trip() -> bool:
+            channel = await layer.new_channel("readyz.")
+            await layer.send(channel, {"type": "ping"})
+            message = await asyncio.wait_for(layer.receive(channel), 2)
+            return bool(message.get("type") == "ping")
+
+        return async_to_sync(round_trip)()
+    except Exception:
+        return False

@@ -248,3 +248,16 @@ def test_model_output_is_rendered_safely_on_the_page(alice_client: Client, alice
     assert "<script>alert" not in page and "<img src=x" not in page
     assert 'href="javascript:' not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_healthz_and_readyz(client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"database": True, "channel_layer": True, "upstream": True},
+    }
+    monkeypatch.setattr("chatapp.views.get_channel_layer", lambda: None)
+    broken = client.get("/readyz")
+    assert broken.status_code == 503 and broken.json()["checks"]["channel_layer"] is False

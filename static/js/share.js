@@ -1,0 +1,193 @@
+// Share links, export and import on the chat page; code copy buttons on a shared page.
+// Everything shown here comes from JSON and is set with textContent, never as HTML.
+import { csrfToken, postForm } from "./http.js";
+
+const chat = document.getElementById("chat");
+const messages = document.getElementById("messages");
+
+// --- a shared page (and the chat page: harmless twice, chat.js handles its own) ---
+
+if (!chat && messages) {
+  messages.addEventListener("click", async (event) => {
+    const button = event.target.closest(".copy-code");
+    if (!button) return;
+    try {
+      await navigator.clipboard.writeText(button.closest(".code-block").querySelector("pre").innerText);
+      const label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = label; }, 1500);
+    } catch { /* copying not allowed here */ }
+  });
+}
+
+// --- the share dialog ---
+
+let dialog = null;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  node.append(...children);
+  return node;
+}
+
+function buildDialog() {
+  const d = el("dialog", { className: "share-dialog", id: "share-dialog" });
+  d.setAttribute("aria-labelledby", "share-dialog-title");
+  const close = el("button", { type: "button", className: "icon-btn share-close", textContent: "×" });
+  close.setAttribute("aria-label", "Close");
+  close.addEventListener("click", () => d.close());
+  const create = el("button", { type: "button", className: "btn-primary", id: "share-create", textContent: "Create link" });
+  create.addEventListener("click", () => createLink());
+  d.append(
+    el("div", { className: "share-dialog-head" },
+      el("h2", { id: "share-dialog-title", textContent: "Share a read-only link" }), close),
+    el("p", { className: "muted", textContent: "Anyone with the link can read the branch on screen as it is now, without signing in. Later messages and other branches are not included. You can revoke a link at any time." }),
+    el("div", { className: "share-actions" }, create, el("span", { className: "form-status", id: "share-status", role: "status" })),
+    el("h3", { textContent: "Links of this conversation" }),
+    el("ul", { className: "share-list", id: "share-list" }),
+  );
+  d.addEventListener("click", (event) => { if (event.target === d) d.close(); });
+  document.body.append(d);
+  return d;
+}
+
+function currentConversation() {
+  return Number(chat?.dataset.conversation) || null;
+}
+
+function onScreenLeaf(conversationId) {
+  // The branch on screen ends with the last turn shown (only for the open conversation).
+  if (conversationId !== currentConversation()) return "";
+  const turns = messages.querySelectorAll(":scope > .turn");
+  return turns.length ? turns[turns.length - 1].dataset.turn : "";
+}
+
+async function openDialog(conversationId) {
+  dialog = dialog || buildDialog();
+  dialog.dataset.conversation = String(conversationId);
+  setStatus("");
+  if (!dialog.open) dialog.showModal();
+  await refreshList();
+}
+
+function setStatus(text) {
+  dialog.querySelector("#share-status").textContent = text;
+}
+
+async function refreshList() {
+  const list = dialog.querySelector("#share-list");
+  const response = await fetch(`/c/${dialog.dataset.conversation}/shares`, {
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  });
+  if (!response.ok) { list.replaceChildren(el("li", { className: "muted", textContent: "The links could not be loaded." })); return; }
+  const { links } = await response.json();
+  list.replaceChildren(...(links.length ? links.map(linkItem) : [el("li", { className: "muted", textContent: "No links yet." })]));
+}
+
+function linkItem(link) {
+  const when = new Date(link.created).toLocaleString();
+  const about = `${link.turns} message${link.turns === 1 ? "" : "s"} · ${when}` + (link.last_message ? ` · “${link.last_message}”` : "");
+  const item = el("li", { className: "share-item" + (link.active ? "" : " revoked") });
+  const url = el("input", { type: "text", readOnly: true, value: link.url, className: "share-url" });
+  url.setAttribute("aria-label", "Share link");
+  url.addEventListener("focus", () => url.select());
+  const row = el("div", { className: "share-row" }, url);
+  if (link.active) {
+    const copy = el("button", { type: "button", className: "btn-small", textContent: "Copy" });
+    copy.addEventListener("click", () => copyText(link.url, copy));
+    const open = el("a", { className: "btn-small", href: link.url, target: "_blank", rel: "noopener noreferrer", textContent: "Open" });
+    const revoke = el("button", { type: "button", className: "btn-small danger", textContent: "Revoke" });
+    revoke.addEventListener("click", () => revokeLink(link));
+    row.append(copy, open, revoke);
+  } else {
+    row.append(el("span", { className: "badge", textContent: "Revoked" }));
+  }
+  item.append(row, el("div", { className: "share-about muted", textContent: about }));
+  return item;
+}
+
+async function createLink() {
+  const id = Number(dialog.dataset.conversation);
+  const button = dialog.querySelector("#share-create");
+  button.disabled = true;
+  setStatus("Creating…");
+  try {
+    const link = await postForm(`/c/${id}/share`, { leaf: onScreenLeaf(id) });
+    await refreshList();
+    const created = Array.from(dialog.querySelectorAll(".share-url")).find((input) => input.value === link.url);
+    created?.focus();
+    const copied = await copyText(link.url);
+    setStatus(copied ? "Link created and copied." : "Link created.");
+  } catch (error) {
+    setStatus(error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function revokeLink(link) {
+  if (!window.confirm("Revoke this link? It stops working for everyone, and cannot be turned back on.")) return;
+  try {
+    await postForm(`/s/${encodeURIComponent(link.token)}/revoke`, {});
+    setStatus("Link revoked.");
+  } catch (error) {
+    setStatus(error.message);
+  }
+  await refreshList();
+}
+
+async function copyText(text, button = null) {
+  try {
+    await navigator.clipboard.writeText(text);
+    if (button) {
+      const label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = label; }, 1500);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- wiring on the chat page ---
+
+if (chat) {
+  const shareBtn = document.getElementById("share-btn");
+  shareBtn?.addEventListener("click", () => {
+    const id = currentConversation();
+    if (id) openDialog(id);
+  });
+  // A conversation created on this page can be shared from then on.
+  document.addEventListener("conversations-changed", () => {
+    if (shareBtn) shareBtn.hidden = !currentConversation();
+  });
+
+  document.getElementById("conv-list")?.addEventListener("click", (event) => {
+    const share = event.target.closest("[data-share-conversation]");
+    const exported = event.target.closest("[data-export]");
+    if (!share && !exported) return;
+    const menu = (share || exported).closest("details");
+    if (menu) menu.open = false;
+    if (share) openDialog(Number(share.dataset.shareConversation));
+  });
+
+  const importForm = document.getElementById("import-form");
+  const importFile = document.getElementById("import-file");
+  importFile?.addEventListener("change", async () => {
+    if (!importFile.files.length) return;
+    const data = new FormData();
+    data.append("file", importFile.files[0]);
+    data.append("csrfmiddlewaretoken", csrfToken());
+    importFile.value = "";
+    try {
+      const result = await postForm(importForm.action, data);
+      if (result.notes?.length) window.alert("Imported.\n\n" + result.notes.join("\n"));
+      location.href = result.url;
+    } catch (error) {
+      window.alert(`The import failed: ${error.message}`);
+    }
+  });
+}
