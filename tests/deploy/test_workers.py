@@ -17,14 +17,14 @@ FINAL = 2**31
 
 
 @contextlib.asynccontextmanager
-async def _explain(tab: "Tab", timeout: float) -> Any:
+async def _explain(tab: Tab, timeout: float) -> Any:
+    """A timeout that says which frames did arrive."""
     try:
         async with asyncio.timeout(timeout):
             yield
     except TimeoutError:
-        raise AssertionError(
-            f"no such frame within {timeout}s; got {[(f['type'], f.get('seq')) for f in tab.frames][-30:]}"
-        ) from None
+        seen = [(f["type"], f.get("seq")) for f in tab.frames][-30:]
+        raise AssertionError(f"no such frame within {timeout}s; got {seen}") from None
 
 
 class Tab:
