@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from . import relay
+from . import metrics, relay
 from .branches import Tree
 from .models import Attachment, Conversation, Turn
 from .payloads import conversation_payload, turn_payload
@@ -49,10 +49,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
+        metrics.OPEN_SOCKETS.inc()
+        self.counted = True
         # Notifications about the user's background answers, whatever page is open.
         await self.channel_layer.group_add(f"user.{self.user.pk}", self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            metrics.OPEN_SOCKETS.dec()
+            self.counted = False
         user = getattr(self, "user", None)
         if self.channel_layer is None or user is None or not user.is_authenticated:
             return

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 import weakref
 from typing import Any
@@ -38,7 +39,7 @@ from interactions_client import (
     sum_usage,
 )
 
-from . import upstream
+from . import metrics, upstream
 from .branches import Tree
 from .history import build_request, continuation_request
 from .media import expander, save_generated
@@ -140,6 +141,7 @@ def start(turn: Turn, *, resume: bool = False) -> Generation:
     _generations[turn.pk] = generation
     generation.task = asyncio.create_task(generation.run(), name=f"generation-{turn.pk}")
     generation.task.add_done_callback(lambda task, pk=turn.pk: _forget(pk, task))
+    metrics.ACTIVE_GENERATIONS.inc()
     return generation
 
 
@@ -153,6 +155,7 @@ def stop(turn_id: int) -> bool:
 
 def _forget(turn_id: int, task: asyncio.Task[None]) -> None:
     _generations.pop(turn_id, None)
+    metrics.ACTIVE_GENERATIONS.dec()
     if not task.cancelled() and task.exception() is not None:
         log.error("generation %s crashed", turn_id, exc_info=task.exception())
 
@@ -186,6 +189,16 @@ def describe(exc: BaseException) -> dict[str, Any]:
     return _error("internal", "Something went wrong while generating this answer.")
 
 
+def _error_label(exc: BaseException) -> str:
+    if isinstance(exc, APIStatusError):
+        return str(exc.status_code)
+    if isinstance(exc, APITimeoutError):
+        return "timeout"
+    if isinstance(exc, APIConnectionError):
+        return "connection"
+    return "other"
+
+
 def _error(code: str, message: str, *, retryable: bool = True) -> dict[str, Any]:
     return {"code": code, "message": message, "retryable": retryable}
 
@@ -204,6 +217,8 @@ class Generation:
         self.open_steps: set[int] = set()
         self.task: asyncio.Task[None] | None = None
         self.turn: Turn | None = None
+        self.started = time.monotonic()
+        self.first_delta_at: float | None = None
 
     def steps(self) -> list[dict[str, Any]]:
         return self.prefix + self.acc.snapshot()["steps"]
@@ -249,6 +264,7 @@ class Generation:
         except InteractionsError as exc:
             log.warning("generation %s failed: %r", self.turn_id, exc)
             error = describe(exc)
+            metrics.UPSTREAM_ERRORS.labels(status=_error_label(exc)).inc()
         except Exception as exc:  # the turn must end whatever happened
             log.exception("generation %s crashed", self.turn_id)
             error = describe(exc)
@@ -410,6 +426,10 @@ class Generation:
         if not text:
             return
         self.seq += 1
+        metrics.DELTAS.inc()
+        if self.first_delta_at is None:
+            self.first_delta_at = time.monotonic()
+            metrics.FIRST_DELTA_SECONDS.observe(self.first_delta_at - self.started)
         frame = {"type": "delta", "turn": self.turn_id, "seq": self.seq, "index": index}
         await broadcast(self.group, {**frame, "delta": {"type": delta["type"], "text": text}})
 
@@ -473,6 +493,7 @@ class Generation:
             check = check_answer(fields["answer_text"], conversation.response_schema)
             fields["structured"] = {"valid": check["valid"], "errors": check["errors"]}
         await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
+        self._log_outcome(conversation, status, fields["usage"], error)
         updates: dict[str, Any] = {"updated": timezone.now(), "unseen": conversation.background}
         if snapshot.get("environment_id"):
             updates["environment_id"] = snapshot["environment_id"]
@@ -498,6 +519,33 @@ class Generation:
                     "url": conversation.get_absolute_url(),
                 },
             )
+
+    def _log_outcome(
+        self,
+        conversation: Conversation,
+        status: str,
+        usage: dict[str, Any] | None,
+        error: dict[str, Any] | None,
+    ) -> None:
+        """One structured line per generation: who, where, how much, how it ended; no text."""
+        metrics.GENERATIONS.labels(outcome=status).inc()
+        log.info(
+            "generation finished",
+            extra={
+                "event": "generation",
+                "user": conversation.owner_id,
+                "conversation": conversation.pk,
+                "turn": self.turn_id,
+                "model": conversation.model,
+                "tokens": (usage or {}).get("total_tokens"),
+                "duration_ms": round((time.monotonic() - self.started) * 1000),
+                "first_delta_ms": None
+                if self.first_delta_at is None
+                else round((self.first_delta_at - self.started) * 1000),
+                "outcome": status,
+                "error": (error or {}).get("code"),
+            },
+        )
 
     async def _heartbeat(self) -> None:
         while True:

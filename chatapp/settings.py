@@ -140,9 +140,21 @@ BACKGROUND_POLL_SECONDS = env_int("BACKGROUND_POLL_SECONDS", 2)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "chatapp.logs.JSONFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_str("LOG_FORMAT", "plain" if DEBUG else "json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request line at INFO: noise in a chat server's log.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- the chat ---
 CHAT_MODELS = {

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import file_views, share_views, views
+from . import file_views, metrics, share_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -35,5 +35,6 @@ urlpatterns = [
     path("files/<uuid:uuid>", file_views.serve, name="file"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]

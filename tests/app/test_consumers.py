@@ -362,3 +362,21 @@ async def test_a_conversation_made_from_settings_is_named_by_its_first_message(
     await conversation.arefresh_from_db()
     assert conversation.title == "Plan a trip to Lisbon"
     await sock.until_final()
+
+
+async def test_each_generation_is_measured_and_logged_without_its_text(
+    connect: Any, alice: Any, upstream: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from chatapp import metrics
+
+    deltas_before = metrics.DELTAS._value.get()
+    sock = await connect(alice)
+    assert metrics.OPEN_SOCKETS._value.get() >= 1
+    with caplog.at_level("INFO", logger="chatapp.relay"):
+        created = await start_chat(sock, "a secret plan about avocados")
+        await sock.until_final()
+    record = next(r for r in caplog.records if getattr(r, "event", None) == "generation")
+    assert record.turn == created["turn"]["id"] and record.user == alice.pk
+    assert record.outcome == "completed" and record.tokens > 0 and record.duration_ms >= 0
+    assert "avocados" not in str(vars(record))
+    assert metrics.DELTAS._value.get() > deltas_before

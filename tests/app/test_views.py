@@ -261,3 +261,18 @@ def test_healthz_and_readyz(client: Client, settings: Any, monkeypatch: pytest.M
     monkeypatch.setattr("chatapp.views.get_channel_layer", lambda: None)
     broken = client.get("/readyz")
     assert broken.status_code == 503 and broken.json()["checks"]["channel_layer"] is False
+
+
+def test_metrics_are_exposed_and_can_be_guarded(client: Client, settings: Any) -> None:
+    body = client.get("/metrics").content.decode()
+    for name in (
+        "chat_open_sockets",
+        "chat_active_generations",
+        "chat_time_to_first_delta_seconds",
+        "chat_deltas_total",
+        "chat_upstream_errors_total",
+    ):
+        assert name in body
+    settings.METRICS_TOKEN = "scrape-me"
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").status_code == 200

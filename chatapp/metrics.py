@@ -1,0 +1,31 @@
+"""Prometheus metrics of this worker: sockets, generations, latency, throughput, errors.
+
+Each Daphne worker keeps its own registry; scrape every worker (not the load balancer).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+OPEN_SOCKETS = Gauge("chat_open_sockets", "Websockets open on this worker")
+ACTIVE_GENERATIONS = Gauge("chat_active_generations", "Generations running on this worker")
+FIRST_DELTA_SECONDS = Histogram(
+    "chat_time_to_first_delta_seconds",
+    "From starting a generation to its first streamed delta",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64),
+)
+DELTAS = Counter("chat_deltas_total", "Deltas relayed to browsers (rate() gives deltas per second)")
+GENERATIONS = Counter("chat_generations_total", "Finished generations by outcome", ["outcome"])
+UPSTREAM_ERRORS = Counter(
+    "chat_upstream_errors_total", "Errors from the Gemini API by HTTP status", ["status"]
+)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """The text exposition; behind a bearer token when METRICS_TOKEN is set."""
+    token = settings.METRICS_TOKEN
+    if token and request.headers.get("Authorization", "") != f"Bearer {token}":
+        return HttpResponse(status=404)
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
