@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench simulator clean
+.PHONY: run test lint format bench simulator clean deploy-check
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) bench/client.py
+
+deploy-check:
+	bash scripts/deploy-check.sh
 
 simulator: $(VENV)/.runtime
 	$(PY) -m interactions_client.simulator --port 8765

@@ -12,7 +12,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .env import database_from_url, env_bool, env_int, env_list, env_str
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+# Where templates/ and static/ live: the checkout, or the image's /app (APP_ROOT) when the
+# package itself is installed as a wheel.
+BASE_DIR = Path(env_str("APP_ROOT", str(Path(__file__).resolve().parent.parent)))
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", True)
@@ -113,7 +115,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# The image collects static files at build time, outside the data volume.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
