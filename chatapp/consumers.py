@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from . import metrics, relay
+from . import limits, metrics, relay, usage
 from .branches import Tree
 from .models import Attachment, Conversation, Turn
 from .payloads import conversation_payload, turn_payload
@@ -103,9 +103,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         elif isinstance(frame, Send):
             await self.send_message(frame)
         elif isinstance(frame, Edit):
+            await self._check_limits()  # admin-set limits (chatapp.limits)
             turn = await self._turn(frame.turn)
             await self._start(await _sibling(turn, text=frame.text))
         elif isinstance(frame, Regenerate):
+            await self._check_limits()  # admin-set limits (chatapp.limits)
             turn = await self._turn(frame.turn)
             await self._start(await _sibling(turn, text=None))
         elif isinstance(frame, Retry):
@@ -155,6 +157,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 )
 
     async def send_message(self, frame: Send) -> None:
+        await self._check_limits()  # admin-set limits (chatapp.limits)
         text = frame.text.strip()
         if not text and not frame.attachments and not frame.media_urls:
             raise ClientError("empty", "Write a message first.")
@@ -207,8 +210,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self._start(turn)
 
     async def retry(self, turn: Turn) -> None:
+        await self._check_limits()  # admin-set limits (chatapp.limits)
         if turn.is_active:
             raise ClientError("busy", "That answer is still running.")
+        await usage.retire(turn)  # the replaced answer's tokens still count (chatapp.usage)
         await Turn.objects.filter(pk=turn.pk).aupdate(
             status=Turn.Status.QUEUED,
             steps=[],
@@ -255,6 +260,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         )
         relay.start(turn)
 
+    async def _check_limits(self) -> None:
+        """Refuse before anything is created or sent upstream (limits set in the admin)."""
+        try:
+            await limits.check(self.user)
+        except limits.LimitExceeded as exc:
+            raise ClientError("limit", exc.message) from None
+
     # --- ownership: anything not the user's own is "not found" ---
 
     async def _conversation(self, pk: int) -> Conversation:
@@ -273,6 +285,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def chat_frame(self, message: dict[str, Any]) -> None:
         await self.send_json(message["frame"])
+
+    async def chat_close(self, message: dict[str, Any]) -> None:
+        """The user lost access (deactivated, a permission removed): see chatapp.revocation."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
 
 def _client_id(text_data: str | None) -> str:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
+from .audit import record as audit_record
 from .branches import Tree
 from .models import Attachment, Conversation, ShareLink, Turn
 from .payloads import turn_payload
@@ -77,7 +78,7 @@ class ImportRefused(Exception):
 
 
 def record_share_event(user: Any, action: str, link: ShareLink) -> None:
-    """The audit hook for share links (logged for now; to be persisted)."""
+    """The audit hook for share links: logged, and kept as an `AuditEvent`."""
     audit.info(
         "share %s by user %s: link %s of conversation %s (%d turns)",
         action,
@@ -86,6 +87,10 @@ def record_share_event(user: Any, action: str, link: ShareLink) -> None:
         link.conversation_id,
         len(link.turn_ids),
         extra={"action": f"share.{action}", "link": link.pk, "user": getattr(user, "pk", None)},
+    )
+    # Persisted too, in the admin's audit log (chatapp.audit).
+    audit_record(
+        user, f"share.{action}", f"share link {link.pk}", conversation=link.conversation_id
     )
 
 

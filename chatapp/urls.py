@@ -1,16 +1,25 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import file_views, metrics, share_views, views
+from .limits import ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("setup/", views.setup, name="setup"),
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True,
+            authentication_form=ThrottledAuthenticationForm,  # sign-in throttle (chatapp.limits)
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -38,3 +47,8 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.SSO_ENABLED:
+    from .sso import urlpatterns as sso_urlpatterns
+
+    urlpatterns += sso_urlpatterns  # /sso/login/ and /sso/callback/

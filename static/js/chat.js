@@ -60,9 +60,22 @@ function handle(frame) {
     case "status": return applyStatus(frame);
     case "delta": return applyDelta(frame);
     case "step": return applyStep(frame);
-    case "error": return showError(frame.message);
+    case "error": return onError(frame);
     case "notify": return onNotify(frame);
   }
+}
+
+// Messages sent but not yet accepted, by client id: a refused one goes back in the composer.
+const unsent = new Map();
+
+function onError(frame) {
+  showError(frame.message);
+  const text = unsent.get(frame.client_id);
+  if (text !== undefined && !prompt.value.trim()) {
+    prompt.value = text;
+    autosize();
+  }
+  unsent.delete(frame.client_id);
 }
 
 function onNotify(frame) {
@@ -244,6 +257,7 @@ async function submit() {
     try { await saveSettings(); } catch (error) { return showError(error.message); }
   }
   const last = lastTurn();
+  const clientId = String(Date.now());
   send({
     type: "send",
     conversation: conversationId,
@@ -251,8 +265,10 @@ async function submit() {
     text,
     attachments: files,
     media_urls: mediaUrls,
-    client_id: String(Date.now()),
+    client_id: clientId,
   });
+  unsent.set(clientId, text);
+  setTimeout(() => unsent.delete(clientId), 30000);
   prompt.value = "";
   attachments.clear();
   autosize();

@@ -1,0 +1,178 @@
+"""Limits: what each user may send (set by an admin), and how often sign-in may fail.
+
+Sending: `check(user)` runs before a message, an edit, a regeneration or a retry goes
+upstream. Messages per minute are the user's turns created in the last 60 s, across all
+conversations (a retry re-runs a turn and creates none); tokens per day are the user's usage
+today, UTC (see `chatapp.usage`). A user without a `UserLimits` row has the server defaults.
+
+Sign-in: failed attempts are counted per username and per client IP in the cache (Redis with
+several workers). Past `SIGNIN_MAX_FAILURES` within `SIGNIN_WINDOW_MINUTES` of the first, the
+login forms refuse without checking the password. A successful sign-in clears the username's
+count; the IP's runs out with its window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import usage
+from .models import Turn, UserLimits
+
+
+class LimitExceeded(Exception):
+    """A user is over one of their limits; `message` says which and until when."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def limits_of(user: Any) -> tuple[int | None, int | None]:
+    """(messages per minute, tokens per day) for a user; None means no limit."""
+    row = await UserLimits.objects.filter(user_id=user.pk).afirst()
+    if row is None:
+        return settings.DEFAULT_MESSAGES_PER_MINUTE, settings.DEFAULT_TOKENS_PER_DAY
+    return row.messages_per_minute, row.tokens_per_day
+
+
+async def check(user: Any) -> None:
+    """Raise `LimitExceeded` if the user may not send anything right now."""
+    per_minute, per_day = await limits_of(user)
+    if per_minute is not None:
+        now = timezone.now()
+        # The newest `per_minute` turns of the last minute, through the sidebar index (owner)
+        # and the turn_tree index (conversation, created).
+        recent = [
+            created
+            async for created in Turn.objects.filter(
+                usage.RAN_HERE,
+                conversation__owner_id=user.pk,
+                created__gt=now - timedelta(seconds=60),
+            )
+            .order_by("-created")
+            .values_list("created", flat=True)[:per_minute]
+        ]
+        if len(recent) >= per_minute:
+            wait = math.ceil((recent[-1] + timedelta(seconds=60) - now).total_seconds())
+            messages = "message" if per_minute == 1 else "messages"
+            raise LimitExceeded(
+                f"You can send {per_minute:,} {messages} per minute; try again in {max(wait, 1)} s."
+            )
+    if per_day is not None and await usage.tokens_today(user.pk) >= per_day:
+        raise LimitExceeded(
+            f"You have used your {per_day:,} tokens for today; the limit resets at midnight UTC."
+        )
+
+
+# --- sign-in throttling ---
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address as the server saw it (Daphne's --proxy-headers sets it)."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _keys(username: str | None, ip: str | None) -> list[str]:
+    keys = []
+    if username:
+        digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+        keys.append(f"signin-fail:user:{digest}")
+    if ip:
+        keys.append(f"signin-fail:ip:{ip}")
+    return keys
+
+
+def wait_seconds(username: str | None, ip: str | None) -> int:
+    """How long sign-in stays refused for this username or IP; 0 when it is allowed."""
+    limit = settings.SIGNIN_MAX_FAILURES
+    if limit <= 0:
+        return 0
+    keys = _keys(username, ip)
+    counts = cache.get_many(keys)
+    blocked = [key for key in keys if counts.get(key, 0) >= limit]
+    if not blocked:
+        return 0
+    until = cache.get_many([f"{key}:until" for key in blocked]).values()
+    now = time.time()
+    # A count whose end time the cache lost waits a minute more.
+    return max(max((math.ceil(u - now) for u in until), default=60), 1)
+
+
+def record_failure(username: str | None, ip: str | None) -> None:
+    window = settings.SIGNIN_WINDOW_MINUTES * 60
+    for key in _keys(username, ip):
+        # The window starts with the first failure; later failures do not extend it.
+        if cache.add(key, 0, timeout=window):
+            cache.set(f"{key}:until", time.time() + window, timeout=window)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr: a new window
+            cache.set(key, 1, timeout=window)
+            cache.set(f"{key}:until", time.time() + window, timeout=window)
+
+
+def clear_failures(username: str | None) -> None:
+    for key in _keys(username, None):
+        cache.delete_many([key, f"{key}:until"])
+
+
+class ThrottledLoginMixin:
+    """Refuses a sign-in while its username or IP is throttled, before the password is read."""
+
+    request: HttpRequest | None
+    cleaned_data: dict[str, Any]
+    error_messages: dict[str, str]
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        wait = wait_seconds(username, client_ip(self.request))
+        if wait:
+            minutes = max(math.ceil(wait / 60), 1)
+            raise ValidationError(
+                "Too many failed sign-in attempts. Try again in %(n)s %(unit)s.",
+                code="throttled",
+                params={"n": minutes, "unit": "minute" if minutes == 1 else "minutes"},
+            )
+        return super().clean()  # type: ignore[misc,no-any-return]
+
+
+class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    """The login page's form (chatapp.urls)."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin site's login form: the same limits, or it would be a way around them."""
+
+
+@receiver(user_login_failed, dispatch_uid="chatapp.limits.count_failure")
+def _count_failure(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    # Password sign-ins only: a failed single sign-on callback names no user.
+    username = credentials.get(get_user_model().USERNAME_FIELD)
+    if isinstance(username, str) and username:
+        record_failure(username, client_ip(request))
+
+
+@receiver(user_logged_in, dispatch_uid="chatapp.limits.reset_failures")
+def _reset_failures(
+    sender: Any, user: Any, request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    clear_failures(user.get_username())
