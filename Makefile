@@ -37,8 +37,12 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Figures, never pass/fail; about 8 minutes on 2 cores. Each script takes --quick.
 bench: $(VENV)/.dev
 	$(PY) bench/client.py
+	$(PY) bench/relay.py
+	$(PY) bench/history.py
+	$(PY) bench/upload.py
 
 deploy-check:
 	bash scripts/deploy-check.sh

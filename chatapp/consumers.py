@@ -76,9 +76,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 raise ClientError("too_large", "That message is too large.")
             try:
                 raw = json.loads(text_data)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
+                # Also numbers past Python's digit limit and absurdly deep nesting.
                 raise ClientError("bad_json", "That frame is not valid JSON.") from None
-            if not isinstance(raw, dict) or raw.get("type") not in KNOWN_TYPES:
+            kind = raw.get("type") if isinstance(raw, dict) else None
+            if not isinstance(kind, str) or kind not in KNOWN_TYPES:
                 raise ClientError("unknown_type", "Unknown frame type.")
             try:
                 frame = client_frame.validate_python(raw)
@@ -87,6 +89,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
                 raise ClientError("invalid", f"Invalid {where}: {first['msg']}") from None
             await self.dispatch_frame(frame)
+        except relay.ConversationBusy:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "busy",
+                    "message": "An answer is still being written in this conversation.",
+                    "client_id": _client_id(text_data),
+                }
+            )
         except ClientError as exc:
             await self.send_json(
                 {
@@ -105,11 +116,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         elif isinstance(frame, Edit):
             await self._check_limits()  # admin-set limits (chatapp.limits)
             turn = await self._turn(frame.turn)
-            await self._start(await _sibling(turn, text=frame.text))
+            with relay.reserving(turn.conversation_id):
+                await self._start(await _sibling(turn, text=frame.text))
         elif isinstance(frame, Regenerate):
             await self._check_limits()  # admin-set limits (chatapp.limits)
             turn = await self._turn(frame.turn)
-            await self._start(await _sibling(turn, text=None))
+            with relay.reserving(turn.conversation_id):
+                await self._start(await _sibling(turn, text=None))
         elif isinstance(frame, Retry):
             await self.retry(await self._turn(frame.turn))
         elif isinstance(frame, Stop):
@@ -161,6 +174,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         text = frame.text.strip()
         if not text and not frame.attachments and not frame.media_urls:
             raise ClientError("empty", "Write a message first.")
+        if frame.conversation is None and frame.parent is not None:
+            # A new conversation has no earlier message to answer.
+            raise ClientError("not_found", "No such message.")
         files, media = await _attachments(self.user, frame.attachments, frame.media_urls)
         if frame.conversation is None:
             conversation = await _new_conversation(self.user, text or "Attachment")
@@ -196,23 +212,28 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             {"type": a.kind, "attachment": str(a.uuid), "mime_type": a.mime_type, "name": a.name}
             for a in files
         ]
-        turn = await Turn.objects.acreate(
-            conversation=conversation,
-            parent=parent,
-            model=conversation.model,
-            user_input=user_input + media,
-            user_text=text,
-            worker=relay.WORKER_ID,
-            heartbeat=timezone.now(),
-        )
-        if files:
-            await Attachment.objects.filter(pk__in=[a.pk for a in files]).aupdate(turn=turn)
-        await self._start(turn)
+        with relay.reserving(conversation.pk):
+            turn = await Turn.objects.acreate(
+                conversation=conversation,
+                parent=parent,
+                model=conversation.model,
+                user_input=user_input + media,
+                user_text=text,
+                worker=relay.WORKER_ID,
+                heartbeat=timezone.now(),
+            )
+            if files:
+                await Attachment.objects.filter(pk__in=[a.pk for a in files]).aupdate(turn=turn)
+            await self._start(turn)
 
     async def retry(self, turn: Turn) -> None:
         await self._check_limits()  # admin-set limits (chatapp.limits)
         if turn.is_active:
             raise ClientError("busy", "That answer is still running.")
+        with relay.reserving(turn.conversation_id):
+            await self._rerun(turn)
+
+    async def _rerun(self, turn: Turn) -> None:
         await usage.retire(turn)  # the replaced answer's tokens still count (chatapp.usage)
         await Turn.objects.filter(pk=turn.pk).aupdate(
             status=Turn.Status.QUEUED,
@@ -238,10 +259,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await Conversation.objects.filter(pk=conversation.pk).aupdate(current_turn=turn)
 
     async def _start(self, turn: Turn) -> None:
-        if relay.busy(turn.conversation_id):
-            if turn.status == Turn.Status.QUEUED and not turn.steps:
-                await Turn.objects.filter(pk=turn.pk, status=Turn.Status.QUEUED).adelete()
-            raise ClientError("busy", "An answer is still being written in this conversation.")
+        """Announce and run a turn; the caller holds `relay.reserving` for its conversation."""
         await Conversation.objects.filter(pk=turn.conversation_id).aupdate(
             current_turn=turn, updated=timezone.now()
         )
@@ -296,7 +314,7 @@ def _client_id(text_data: str | None) -> str:
         raw = json.loads(text_data or "")
         value = raw.get("client_id", "") if isinstance(raw, dict) else ""
         return value[:64] if isinstance(value, str) else ""
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, RecursionError, AttributeError):
         return ""
 
 

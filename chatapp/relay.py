@@ -10,12 +10,14 @@ loop itself, and follows background interactions until they finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -67,6 +69,8 @@ TURN_STATUS = {
 RUNNING = frozenset({"queued", "in_progress"})
 
 _generations: dict[int, Generation] = {}
+# Conversations whose next turn is being created right now (see `reserving`).
+_reserved: set[int] = set()
 # This worker's own channel-layer address: other workers ask it for snapshots and stops.
 _worker_channel: str | None = None
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = (
@@ -133,7 +137,29 @@ async def ask_worker(turn: Turn, message: dict[str, Any]) -> bool:
 
 
 def busy(conversation_id: int) -> bool:
-    return any(g.conversation_id == conversation_id for g in _generations.values())
+    return conversation_id in _reserved or any(
+        g.conversation_id == conversation_id for g in _generations.values()
+    )
+
+
+@contextlib.contextmanager
+def reserving(conversation_id: int) -> Iterator[None]:
+    """Hold a conversation while its next turn is created and started.
+
+    The check and the hold happen with no await between them, so two messages racing in one
+    conversation cannot both pass; the loser gets a clear "busy" error.
+    """
+    if busy(conversation_id):
+        raise ConversationBusy
+    _reserved.add(conversation_id)
+    try:
+        yield
+    finally:
+        _reserved.discard(conversation_id)
+
+
+class ConversationBusy(Exception):
+    """An answer is already being written in this conversation."""
 
 
 def start(turn: Turn, *, resume: bool = False) -> Generation:
@@ -374,7 +400,11 @@ class Generation:
                 turn.interaction_id, stream=True, last_event_id=turn.last_event_id or None
             )
         except InteractionsError:
-            interaction = await client().interactions.get(turn.interaction_id)
+            try:
+                interaction = await client().interactions.get(turn.interaction_id)
+            except NotFoundError:
+                # The upstream no longer knows it (e.g. the built-in simulator died too).
+                raise _Unrecoverable from None
             data = interaction.model_dump(mode="json")
             # The stored view starts with the user's input; the turn keeps model steps only.
             data["steps"] = [s for s in data.get("steps") or [] if s.get("type") != "user_input"]

@@ -17,6 +17,10 @@ from ._continuation import CONTINUE_STATUS, sum_usage
 from .types import Interaction, InteractionError, StreamEvent
 
 _MEDIA = frozenset({"image", "audio", "video", "document"})
+# Far more steps than any interaction has; a bigger index is a malformed event.
+_MAX_STEPS = 10_000
+# Fields of a step that hold content lists; a tool delta never replaces them.
+_CONTENT_FIELDS = frozenset({"type", "content", "summary"})
 
 
 class Accumulator:
@@ -66,21 +70,31 @@ class Accumulator:
         if "usage" in raw:
             self._set_usage(raw["usage"])
 
-    def _on_step_start(self, raw: dict[str, Any]) -> None:
-        index = self._offset + int(raw.get("index") or 0)
-        while len(self.steps) <= index:
+    def _slot(self, raw: dict[str, Any]) -> int | None:
+        """The position of the event's step, grown into; None for a nonsensical index."""
+        index = raw.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < _MAX_STEPS:
+            return None
+        position = self._offset + index
+        while len(self.steps) <= position:
             self.steps.append({})
-        self.steps[index] = copy.deepcopy(raw.get("step") or {})
+        return position
+
+    def _on_step_start(self, raw: dict[str, Any]) -> None:
+        index = self._slot(raw)
+        if index is not None:
+            self.steps[index] = copy.deepcopy(raw.get("step") or {})
 
     def _on_step_delta(self, raw: dict[str, Any]) -> None:
-        index = self._offset + int(raw.get("index") or 0)
-        delta = raw.get("delta") or {}
-        while len(self.steps) <= index:
-            self.steps.append({})
-        apply_delta(self.steps[index], delta, self._arguments.setdefault(index, []))
+        index = self._slot(raw)
+        delta = raw.get("delta")
+        if index is not None and isinstance(delta, dict):
+            apply_delta(self.steps[index], delta, self._arguments.setdefault(index, []))
 
     def _on_step_stop(self, raw: dict[str, Any]) -> None:
-        index = self._offset + int(raw.get("index") or 0)
+        index = self._slot(raw)
+        if index is None:
+            return
         fragments = self._arguments.pop(index, None)
         if fragments and index < len(self.steps):
             text = "".join(fragments)
@@ -128,7 +142,10 @@ class Accumulator:
 
     @property
     def interaction(self) -> Interaction:
-        result = Interaction.model_validate(self.snapshot())
+        snapshot = self.snapshot()
+        # A delta before its step.start, or a gap in indices, leaves an untyped placeholder.
+        snapshot["steps"] = [s for s in snapshot["steps"] if isinstance(s.get("type"), str)]
+        result = Interaction.model_validate(snapshot)
         if len(self.hop_ids) > 1:
             result._continuation_ids = list(self.hop_ids)
         return result
@@ -137,22 +154,25 @@ class Accumulator:
 def apply_delta(step: dict[str, Any], delta: dict[str, Any], arguments: list[str]) -> None:
     """Fold one delta into its step, in place."""
     kind = delta.get("type")
+    if kind in ("text", "text_annotation_delta") or kind in _MEDIA:
+        content = _content_list(step, "content")
     if kind == "text":
-        content = step.setdefault("content", [])
         if content and content[-1].get("type") == "text":
             content[-1]["text"] = content[-1].get("text", "") + delta.get("text", "")
         else:
             content.append({"type": "text", "text": delta.get("text", "")})
     elif kind == "text_annotation_delta":
-        content = step.setdefault("content", [])
         if not content or content[-1].get("type") != "text":
             content.append({"type": "text", "text": ""})
-        content[-1].setdefault("annotations", []).extend(delta.get("annotations") or [])
+        annotations = content[-1].setdefault("annotations", [])
+        if isinstance(annotations, list) and isinstance(delta.get("annotations"), list):
+            annotations.extend(delta["annotations"])
     elif kind in _MEDIA:
-        step.setdefault("content", []).append(dict(delta))
+        content.append(dict(delta))
     elif kind == "thought_summary":
-        summary = step.setdefault("summary", [])
-        item = delta.get("content") or {}
+        summary = _content_list(step, "summary")
+        given = delta.get("content")
+        item: dict[str, Any] = given if isinstance(given, dict) else {}
         if item.get("type") == "text" and summary and summary[-1].get("type") == "text":
             summary[-1]["text"] = summary[-1].get("text", "") + item.get("text", "")
         elif item:
@@ -163,7 +183,17 @@ def apply_delta(step: dict[str, Any], delta: dict[str, Any], arguments: list[str
         arguments.append(delta.get("arguments") or "")
     elif kind == step.get("type") or (kind == "function_result" and step.get("type") is None):
         # Tool deltas are named after the step they fill: copy their fields onto it.
-        step.update({k: v for k, v in delta.items() if k != "type"})
+        step.update({k: v for k, v in delta.items() if k not in _CONTENT_FIELDS})
+
+
+def _content_list(step: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The step's list under `key`, made sane: only dict items, created when missing."""
+    items = step.get(key)
+    if not isinstance(items, list):
+        items = step[key] = []
+    if not all(isinstance(i, dict) for i in items):
+        items[:] = [i for i in items if isinstance(i, dict)]
+    return items
 
 
 def accumulate(events: Iterable[StreamEvent]) -> Interaction:

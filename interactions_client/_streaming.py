@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from ._accumulate import Accumulator
 from ._errors import APIResponseValidationError, StreamError, from_transport_error
@@ -31,14 +32,18 @@ def decode_event(sse: ServerSentEvent) -> StreamEvent | None:
         return None
     try:
         payload = json.loads(sse.data)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and integers past Python's digit limit.
         raise APIResponseValidationError(f"stream event is not JSON: {sse.data[:200]!r}") from exc
-    if not isinstance(payload, dict) or "event_type" not in payload:
+    if not isinstance(payload, dict) or not isinstance(payload.get("event_type"), str):
         if isinstance(payload, dict) and sse.event:
             payload = {**payload, "event_type": sse.event}
         else:
             raise APIResponseValidationError(f"stream event has no event_type: {sse.data[:200]!r}")
-    return parse_event(payload)
+    try:
+        return parse_event(payload)
+    except ValidationError as exc:
+        raise APIResponseValidationError(f"malformed stream event: {exc}") from exc
 
 
 class _StreamBase:

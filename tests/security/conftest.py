@@ -1,0 +1,8 @@
+"""Hostile-input tests reuse the chat fixtures of tests/app: the simulator on loopback as
+upstream, signed-in users (`alice`, `bob`) and websockets (`connect`)."""
+
+from __future__ import annotations
+
+from tests.app.conftest import alice, bob, connect, simulator, upstream
+
+__all__ = ["alice", "bob", "connect", "simulator", "upstream"]
