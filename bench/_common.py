@@ -1,0 +1,741 @@
+"""Helpers shared by the benchmarks: a live Daphne in a subprocess, signing in, sampling a
+process's CPU and memory, percentiles, tables and the JSON results.
+
+Everything talks to 127.0.0.1 only; HTTP clients ignore proxy variables from the shell.
+Like tests/e2e/conftest.py, each server gets its own VAR_DIR with a migrated SQLite database
+and no GEMINI_API_KEY (the in-process simulator answers) unless a benchmark says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-proxy-server",
+]
+USER = ("bench", "Bench-Horse-42-staple")
+
+# Anything in the shell that would change what the server talks to or stores.
+_SCRUBBED_PREFIXES = ("GEMINI_", "GOOGLE_", "CHAT_", "SIMULATOR_", "UPSTREAM_")
+_SCRUBBED = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DJANGO_SETTINGS_MODULE",
+    "OPEN_SIGNUP",
+    "DEBUG",
+    "VAR_DIR",
+    "LOG_LEVEL",
+    "SECURE_COOKIES",
+    "SECURE_SSL_REDIRECT",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_client(**options: Any) -> httpx.Client:
+    """A loopback HTTP client: no proxies from the environment, generous timeouts."""
+    options.setdefault("timeout", 60)
+    return httpx.Client(trust_env=False, **options)
+
+
+def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _SCRUBBED and not key.startswith(_SCRUBBED_PREFIXES)
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="chatapp.settings",
+        VAR_DIR=str(var_dir),
+        DEBUG="true",
+        SIMULATOR_TOKENS_PER_SECOND="0",
+        CHAT_RECOVERY_INTERVAL_SECONDS="0",
+        PYTHONUNBUFFERED="1",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    env.update(overrides)
+    return env
+
+
+_template_db: Path | None = None
+
+
+def migrated_db(workdir: Path) -> Path:
+    """A migrated, empty SQLite file; migrated once per process and copied afterwards."""
+    global _template_db
+    if _template_db is None or not _template_db.exists():
+        var_dir = workdir / "template"
+        var_dir.mkdir(parents=True, exist_ok=True)
+        manage(server_env(var_dir), "migrate", "--noinput", "-v", "0")
+        _template_db = var_dir / "db.sqlite3"
+    return _template_db
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """`python manage.py ...` in `env` (the server's database)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode:
+        raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def django_shell(env: dict[str, str], code: str, timeout: float = 300) -> Any:
+    """Run `code` in `manage.py shell` with bench/ importable; it prints one JSON value last."""
+    prelude = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+    out = manage(env, "shell", "-c", prelude + code, timeout=timeout)
+    lines = [line for line in out.splitlines() if line.strip()]
+    return json.loads(lines[-1]) if lines else None
+
+
+@dataclass
+class LiveServer:
+    url: str
+    port: int
+    env: dict[str, str]
+    var_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    pid: int = 0
+
+    def shell(self, code: str, timeout: float = 300) -> Any:
+        return django_shell(self.env, code, timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        with suppress(OSError, urllib.error.URLError):
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a process this benchmark started: SIGTERM, wait, then SIGKILL if it hangs."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+# --- "what if": patches applied inside the benchmarked server only, never in chatapp ---
+#
+# Each one models a change proposed for chatapp, so its effect can be measured before anyone
+# writes it: `bench/relay.py --what-if no-db-hop,lazy-expiry`.
+
+
+def _no_db_hop() -> None:
+    """Channels runs `close_old_connections` in the DB thread before *every* consumer handler,
+    including `chat.frame` (one per delta per socket). Skip it for that DB-free handler."""
+    from channels.consumer import AsyncConsumer
+
+    original = AsyncConsumer.dispatch
+
+    async def dispatch(self: Any, message: dict[str, Any]) -> None:
+        if message.get("type") == "chat.frame":
+            await self.chat_frame(message)
+            return
+        await original(self, message)
+
+    AsyncConsumer.dispatch = dispatch  # type: ignore[method-assign]
+
+
+def _lazy_expiry() -> None:
+    """InMemoryChannelLayer scans every channel and group on each group_send and receive;
+    do that scan at most once a second."""
+    from channels.layers import InMemoryChannelLayer
+
+    original = InMemoryChannelLayer._clean_expired
+
+    def clean(self: Any) -> None:
+        moment = time.monotonic()
+        if moment - getattr(self, "_bench_cleaned", 0.0) >= 1.0:
+            self._bench_cleaned = moment
+            original(self)
+
+    InMemoryChannelLayer._clean_expired = clean  # type: ignore[method-assign]
+
+
+def _sqlite_wal() -> None:
+    """SQLite in WAL mode with synchronous=NORMAL (fewer fsyncs per commit)."""
+    from django.db.backends.signals import connection_created
+
+    def tune(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+
+    connection_created.connect(tune, weak=False)
+
+
+def _persistent_db() -> None:
+    """CONN_MAX_AGE=None: keep the DB connection instead of reopening it after each hop."""
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = None
+
+
+def _big_pool() -> None:
+    """httpx's default pool (100 connections) also bounds the relay's upstream client: allow
+    1,000 concurrent upstream streams per worker instead."""
+    import httpx
+
+    original = httpx.AsyncClient.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("limits", httpx.Limits(max_connections=1000))
+        original(self, *args, **kwargs)
+
+    httpx.AsyncClient.__init__ = init  # type: ignore[method-assign]
+
+
+def _no_form_parse() -> None:
+    """Twisted parses every multipart POST body into `request.args` (stdlib email parser, in
+    the reactor thread) before Daphne reads the body; Daphne never uses `args`. Twisted's
+    Request takes `parsePOSTFormSubmission=False` to skip it."""
+    from daphne.http_protocol import WebRequest
+
+    original = WebRequest.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        original(self, *args, **kwargs)
+
+    WebRequest.__init__ = init  # type: ignore[method-assign]
+
+
+def _trace_memory() -> None:
+    """Diagnostics, not a fix: tracemalloc in the server; when Python-level memory first
+    passes 64 MiB above its level at start, log the 8 biggest allocation sites."""
+    import tracemalloc
+
+    tracemalloc.start(12)
+    base = tracemalloc.get_traced_memory()[0]
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.005)
+            current = tracemalloc.get_traced_memory()[0]
+            if current - base > 64 * 2**20:
+                snapshot = tracemalloc.take_snapshot()
+                print(f"bench-tracemalloc: {current / 2**20:.0f} MiB traced", flush=True)
+                for stat in snapshot.statistics("traceback")[:8]:
+                    print(f"  {stat.size / 2**20:.1f} MiB in {stat.count} blocks", flush=True)
+                    for line in stat.traceback.format()[-12:]:
+                        print(f"    {line}", flush=True)
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _count_sql() -> None:
+    """Diagnostics, not a fix: count SQL statements (by verb and table) and thread hops
+    (sync_to_async calls); printed to the server log as `bench-sql: {...}` at exit."""
+    import atexit
+    import json as json_module
+    import re
+
+    from asgiref.sync import SyncToAsync
+    from django.db.backends.utils import CursorWrapper
+
+    counts: dict[str, int] = {}
+    pattern = re.compile(r'^\s*(\w+).*?(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.S | re.I)
+
+    def note(sql: str) -> None:
+        match = pattern.match(sql)
+        key = f"{match.group(1).upper()} {match.group(2)}" if match else sql.split()[0].upper()
+        counts[key] = counts.get(key, 0) + 1
+
+    for name in ("execute", "executemany"):
+        original = getattr(CursorWrapper, name)
+
+        def wrapper(self: Any, sql: str, *args: Any, _original: Any = original) -> Any:
+            note(sql)
+            return _original(self, sql, *args)
+
+        setattr(CursorWrapper, name, wrapper)
+    call = SyncToAsync.__call__
+
+    async def hop(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(self.func, "__qualname__", "?")
+        counts[f"hop {name}"] = counts.get(f"hop {name}", 0) + 1
+        return await call(self, *args, **kwargs)
+
+    SyncToAsync.__call__ = hop  # type: ignore[method-assign]
+    atexit.register(lambda: print("bench-sql: " + json_module.dumps(counts), flush=True))
+
+
+WHAT_IF = {
+    "no-db-hop": _no_db_hop,
+    "lazy-expiry": _lazy_expiry,
+    "sqlite-wal": _sqlite_wal,
+    "persistent-db": _persistent_db,
+    "big-pool": _big_pool,
+    "no-form-parse": _no_form_parse,
+    "trace-memory": _trace_memory,
+    "count-sql": _count_sql,
+}
+
+_BOOT = """
+import sys
+sys.path.insert(0, {bench!r})
+import _common
+_common.apply_what_if(sys.argv[1].split(","))
+sys.argv = ["daphne", *sys.argv[2:]]
+from daphne.cli import CommandLineInterface
+CommandLineInterface.entrypoint()
+"""
+
+
+def apply_what_if(names: Sequence[str]) -> None:
+    import django
+
+    django.setup()
+    for name in names:
+        WHAT_IF[name]()
+    print(f"what-if patches applied: {', '.join(names)}", flush=True)
+
+
+@contextmanager
+def run_daphne(
+    workdir: Path,
+    *,
+    var_dir: Path | None = None,
+    what_if: Sequence[str] = (),
+    **overrides: str,
+) -> Iterator[LiveServer]:
+    """Serve a fresh migrated database with one Daphne process; stop it afterwards.
+
+    `var_dir` reuses the database and files of an earlier server (a restart); `what_if`
+    names patches of WHAT_IF applied in the server before it starts; `overrides` set
+    environment variables (SIMULATOR_TOKENS_PER_SECOND, GEMINI_API_KEY, ...).
+    """
+    unknown = set(what_if) - set(WHAT_IF)
+    if unknown:
+        raise ValueError(f"unknown --what-if {sorted(unknown)}; known: {sorted(WHAT_IF)}")
+    if var_dir is None:
+        var_dir = Path(tempfile.mkdtemp(prefix="daphne-", dir=workdir))
+    if not (var_dir / "db.sqlite3").exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(migrated_db(workdir), var_dir / "db.sqlite3")
+    port = free_port()
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        env=server_env(var_dir, **overrides),
+        var_dir=var_dir,
+        log_path=var_dir / f"daphne-{port}.log",
+    )
+    daphne = ["-m", "daphne"]
+    if what_if:
+        daphne = ["-c", _BOOT.format(bench=str(Path(__file__).parent)), ",".join(what_if)]
+    command = [sys.executable, *daphne, "-b", "127.0.0.1", "-p", str(port)]
+    with server.log_path.open("wb") as log:
+        server.process = subprocess.Popen(
+            [*command, "chatapp.asgi:application"],
+            cwd=ROOT,
+            env=server.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        server.pid = server.process.pid
+        _wait_until_up(f"{server.url}/healthz", server.process, server.log_path, 60)
+        yield server
+    finally:
+        stop_process(server.process)
+
+
+@contextmanager
+def run_simulator(
+    workdir: Path, tokens_per_second: float | None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The standalone simulator (`python -m interactions_client.simulator`) on a free port."""
+    port = free_port()
+    log_path = Path(tempfile.mkstemp(prefix="simulator-", suffix=".log", dir=workdir)[1])
+    command = [sys.executable, "-m", "interactions_client.simulator", "--port", str(port)]
+    command += ["--log-level", "warning"]
+    if tokens_per_second:
+        command += ["--tokens-per-second", str(tokens_per_second)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=server_env(workdir), stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        # Any HTTP answer means it is up; /v1/interactions without a body is a 4xx.
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"simulator exited:\n{log_path.read_text()[-3000:]}")
+            with suppress(httpx.TransportError), http_client(timeout=2) as client:
+                client.get(f"{url}/v1/interactions/none", headers={"x-goog-api-key": "bench"})
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the simulator did not start")
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        stop_process(process)
+
+
+def create_user(server: LiveServer, username: str = USER[0], password: str = USER[1]) -> int:
+    code = (
+        "import json\nfrom django.contrib.auth import get_user_model\n"
+        f"u = get_user_model().objects.create_user({username!r}, password={password!r})\n"
+        "print(json.dumps(u.pk))"
+    )
+    return int(server.shell(code))
+
+
+def sign_in(server_url: str, username: str = USER[0], password: str = USER[1]) -> httpx.Cookies:
+    """Post the login form like a browser; returns the `sessionid` and `csrftoken` cookies."""
+    with http_client(base_url=server_url, follow_redirects=False) as client:
+        client.get("/login/").raise_for_status()
+        token = client.cookies["csrftoken"]
+        response = client.post(
+            "/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{server_url}/login/"},
+        )
+        if response.status_code != 302 or "sessionid" not in client.cookies:
+            raise RuntimeError(f"sign-in failed: {response.status_code} {response.text[:300]}")
+        return client.cookies
+
+
+async def ws_connect(port: int, cookies: httpx.Cookies) -> Any:
+    """A browser-like websocket to /ws/chat/: the session cookie and the page's Origin."""
+    from websockets.asyncio.client import connect
+
+    return await connect(
+        f"ws://127.0.0.1:{port}/ws/chat/",
+        origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
+        additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+        proxy=None,
+        open_timeout=60,
+        ping_interval=None,  # browsers do not ping
+        max_queue=None,  # a tab reads every frame; no backpressure from the client
+        max_size=2**24,
+    )
+
+
+# --- measuring a process ---
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Reset the kernel's RSS high-water mark (VmHWM) of `pid` to its current RSS."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def kernel_peak_rss(pid: int) -> int | None:
+    """VmHWM of `pid` in bytes: the exact peak RSS since start or the last reset."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+class ProcessSampler:
+    """CPU seconds and peak RSS of one process over a window.
+
+    The peak is the kernel's high-water mark (reset when the window opens) where /proc
+    allows it, else the highest of psutil samples taken every `interval` seconds.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.idle_rss = self.peak_rss = self.process.memory_info().rss
+        self.cpu_seconds = 0.0
+        self.wall_seconds = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
+
+    def _cpu(self) -> float:
+        times = self.process.cpu_times()
+        return float(times.user + times.system)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with suppress(psutil.Error):
+                self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+
+    def __enter__(self) -> ProcessSampler:
+        self._hwm = reset_peak_rss(self.process.pid)
+        self.idle_rss = self.peak_rss = self.process.memory_info().rss
+        self._cpu0, self._wall0 = self._cpu(), time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        with suppress(psutil.Error):
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+            self.cpu_seconds = self._cpu() - self._cpu0
+        if self._hwm:
+            self.peak_rss = max(self.peak_rss, kernel_peak_rss(self.process.pid) or 0)
+        self.wall_seconds = time.perf_counter() - self._wall0
+
+    @property
+    def rss_growth(self) -> int:
+        return self.peak_rss - self.idle_rss
+
+    @property
+    def cpu_share(self) -> float:
+        """CPU time over wall time: 1.0 is one core busy all the time."""
+        return self.cpu_seconds / self.wall_seconds if self.wall_seconds else 0.0
+
+
+# --- figures ---
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ratio(value: float | None, base: float | None) -> float | None:
+    if value is None or base is None or not base or math.isnan(value) or math.isnan(base):
+        return None
+    return value / base
+
+
+def fmt(value: Any, spec: str = ",.1f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, str):
+        return value
+    return format(value, spec)
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
+    """A plain-text table; `columns` are (key, header, format spec or 'x' for a ratio)."""
+    cells = [[header for _, header, _ in columns]]
+    for row in rows:
+        line = []
+        for key, _, spec in columns:
+            value = row.get(key)
+            line.append(fmt_ratio(value) if spec == "x" else fmt(value, spec))
+        cells.append(line)
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    out = []
+    for n, line in enumerate(cells):
+        pairs = zip(line, widths, strict=True)
+        out.append("  ".join(c.rjust(w) if n else c.ljust(w) for c, w in pairs))
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        return done.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "changed_files": len(_git("status", "--porcelain", "--untracked-files=no").splitlines()),
+        "load_average": os.getloadavg(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def save(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **data}
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
+@contextmanager
+def workdir(prefix: str) -> Iterator[Path]:
+    """A temporary directory for databases and logs, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def mib(value: float) -> float:
+    return value / 2**20
+
+
+# --- seeding conversations (runs inside Django: in-process or via `LiveServer.shell`) ---
+
+_CODE = "```python\ndef answer(n: int) -> str:\n    return f'part {n}'\n```"
+
+
+def answer_markdown(i: int) -> str:
+    """About 1 KB of the Markdown a chat answer has: a heading, bullets, inline code, and a
+    fenced code block in every fourth answer."""
+    parts = [
+        "*Offline simulator — not a real Gemini answer.*",
+        f"You said: “Question number {i} about the relay, the history and the sidebar.”",
+        f"## Answer {i}",
+        f"Here is a simulated reply about **question {i}**. A real model would reason about it; "
+        "this one only proves the round trip, with `inline code`, *emphasis* and **bold**.",
+        "- the request reached the simulator intact\n"
+        "- the answer is deterministic: the same request gives the same text\n"
+        "- a [link](https://example.com/docs) and a second bullet with more words in it",
+        "A closing paragraph that makes the answer about as long as a typical short reply, "
+        "so that rendering one thousand of them costs what a long conversation costs.",
+    ]
+    if i % 4 == 0:
+        parts.insert(4, _CODE)
+    return "\n\n".join(parts)
+
+
+def seed_conversations(username: str, sizes: Sequence[int], filler: int = 0) -> dict[str, Any]:
+    """For `username` (created if missing): one linear conversation per size in `sizes`
+    (that many completed turns), then `filler` conversations of two turns each.
+
+    Returns {"user": pk, "conversations": {size: id}}. Uses bulk inserts with explicit ids.
+    """
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from chatapp.models import Conversation, Turn
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    start = timezone.now() - timedelta(days=30)
+    ids: dict[str, int] = {}
+    plan = [(size, f"A conversation of {size:,} turns") for size in sizes]
+    plan += [(2, f"Filler conversation {n + 1}") for n in range(filler)]
+    with transaction.atomic():
+        next_turn = (Turn.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+        conversations = Conversation.objects.bulk_create(
+            [
+                Conversation(
+                    owner=user,
+                    title=title,
+                    model="gemini-3.5-flash",
+                    created=start + timedelta(minutes=n),
+                    updated=start + timedelta(minutes=n),
+                )
+                for n, (_, title) in enumerate(plan)
+            ]
+        )
+        turns: list[Turn] = []
+        for conversation, (size, _) in zip(conversations, plan, strict=True):
+            for i in range(size):
+                text = answer_markdown(i)
+                turns.append(
+                    Turn(
+                        pk=next_turn,
+                        conversation_id=conversation.pk,
+                        parent_id=next_turn - 1 if i else None,
+                        user_input=[{"type": "text", "text": f"Question number {i}"}],
+                        user_text=f"Question number {i} about the relay, the history and more.",
+                        model="gemini-3.5-flash",
+                        interaction_id=f"v1_bench{next_turn}",
+                        steps=[
+                            {"type": "thought", "signature": "c2lnbmF0dXJl" * 16},
+                            {"type": "model_output", "content": [{"type": "text", "text": text}]},
+                        ],
+                        answer_text=text,
+                        status=Turn.Status.COMPLETED,
+                        usage={
+                            "total_input_tokens": 40,
+                            "total_output_tokens": 250,
+                            "total_tokens": 290,
+                        },
+                        created=conversation.created + timedelta(seconds=i),
+                        finished=conversation.created + timedelta(seconds=i + 1),
+                    )
+                )
+                next_turn += 1
+            conversation.current_turn_id = next_turn - 1 if size else None
+            if size in sizes and str(size) not in ids:
+                ids[str(size)] = conversation.pk
+        Turn.objects.bulk_create(turns, batch_size=500)
+        Conversation.objects.bulk_update(conversations, ["current_turn"], batch_size=500)
+    return {"user": user.pk, "conversations": ids}
