@@ -16,7 +16,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from . import recovery  # noqa: E402
+from .daphne_tuning import skip_twisted_form_parsing  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
+
+skip_twisted_form_parsing()
 
 router = ProtocolTypeRouter(
     {

@@ -80,7 +80,14 @@ DATABASE_URL = env_str("DATABASE_URL")
 DATABASES = {
     "default": database_from_url(DATABASE_URL)
     if DATABASE_URL
-    else {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
+    else {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "db.sqlite3",
+        # WAL: readers never wait for the writer and a commit is an append, not a sync of
+        # the whole file (bench/relay.py: commit p99 78 ms -> under 1 ms).
+        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        "CONN_MAX_AGE": None,
+    }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -16,7 +16,11 @@ def _simulator_app():  # type: ignore[no-untyped-def]
     from interactions_client.simulator import SimulatorConfig, create_app
 
     return create_app(
-        SimulatorConfig(tokens_per_second=settings.SIMULATOR_TOKENS_PER_SECOND or None)
+        SimulatorConfig(
+            tokens_per_second=settings.SIMULATOR_TOKENS_PER_SECOND or None,
+            # A long-running dev server must not keep every request body it ever saw.
+            max_recorded_requests=0,
+        )
     )
 
 
