@@ -180,7 +180,9 @@ def stop(turn_id: int) -> bool:
 
 
 def _forget(turn_id: int, task: asyncio.Task[None]) -> None:
-    _generations.pop(turn_id, None)
+    # A retry may already have registered a new generation for this turn: keep that one.
+    if (current := _generations.get(turn_id)) is not None and current.task is task:
+        del _generations[turn_id]
     metrics.ACTIVE_GENERATIONS.dec()
     if not task.cancelled() and task.exception() is not None:
         log.error("generation %s crashed", turn_id, exc_info=task.exception())
@@ -278,10 +280,14 @@ class Generation:
                 await self._reattach(self.turn)
             else:
                 await self._generate(self.turn)
-            status = TURN_STATUS.get(str(self.acc.data.get("status")), Turn.Status.COMPLETED)
+            upstream_status = str(self.acc.data.get("status"))
+            status = TURN_STATUS.get(upstream_status, Turn.Status.FAILED)
             if self.acc.error is not None:
                 status = Turn.Status.FAILED
                 error = _error("stream", f"Gemini stopped with an error: {self.acc.error.message}")
+            elif upstream_status not in TURN_STATUS:
+                # The stream ended without a final status: the answer was cut off, not done.
+                error = _error("interrupted", "The answer was interrupted before it finished.")
             elif status == Turn.Status.FAILED:
                 error = _error("failed", self._upstream_failure())
         except asyncio.CancelledError:
@@ -578,8 +584,10 @@ class Generation:
         )
 
     async def _heartbeat(self) -> None:
+        # Well inside the staleness limit, or another worker would take a live turn over.
+        interval = min(HEARTBEAT_SECONDS, max(0.2, settings.CHAT_RECOVERY_STALE_SECONDS / 4))
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(interval)
             await Turn.objects.filter(pk=self.turn_id).aupdate(heartbeat=timezone.now())
 
     async def _path(self, turn: Turn) -> list[Turn]:

@@ -380,3 +380,37 @@ async def test_each_generation_is_measured_and_logged_without_its_text(
     assert record.outcome == "completed" and record.tokens > 0 and record.duration_ms >= 0
     assert "avocados" not in str(vars(record))
     assert metrics.DELTAS._value.get() > deltas_before
+
+
+async def test_a_stream_that_ends_without_a_final_status_is_not_called_complete(
+    connect: Any, alice: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interactions_client.types import parse_event
+
+    async def cut_short(self: Any, stream: Any) -> None:
+        # The upstream closes the stream cleanly after the first step: no interaction.completed.
+        self.acc.feed(
+            parse_event(
+                {
+                    "event_type": "interaction.created",
+                    "interaction": {"id": "v1_cut", "status": "in_progress"},
+                }
+            )
+        )
+        self.acc.feed(
+            parse_event(
+                {
+                    "event_type": "step.start",
+                    "index": 0,
+                    "step": {"type": "model_output", "content": []},
+                }
+            )
+        )
+        await stream.close()
+
+    monkeypatch.setattr(relay.Generation, "_consume", cut_short)
+    sock = await connect(alice)
+    await start_chat(sock, "hello")
+    final = await sock.until_final()
+    assert final["turn"]["status"] == "failed"
+    assert final["turn"]["error"]["code"] == "interrupted" and final["turn"]["error"]["retryable"]

@@ -128,3 +128,41 @@ async def test_each_orphan_is_recovered_once(
     first, second = await asyncio.gather(recovery.recover_orphans(), recovery.recover_orphans())
     assert sorted(first + second) == [turn.pk]
     assert started == [turn.pk]
+
+
+async def test_a_live_generation_is_never_taken_over(
+    alice: Any, upstream: Any, settings: Any, connect: Any
+) -> None:
+    """Heartbeats come well inside the staleness limit, so recovery leaves running turns alone."""
+    settings.CHAT_RECOVERY_STALE_SECONDS = 1
+    sock = await connect(alice)
+    await sock.send({"type": "send", "text": "[[sim:slow]] [[sim:long]] take your time"})
+    created = await sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0)
+    generation = relay.running(created["turn"]["id"])
+    assert generation is not None
+    for _ in range(6):
+        await asyncio.sleep(0.5)
+        turn = await Turn.objects.aget(pk=created["turn"]["id"])
+        if turn.status != "in_progress":
+            break
+        # Another worker would see a fresh heartbeat: nothing to take over.
+        assert (timezone.now() - turn.heartbeat).total_seconds() < 1
+        assert await recovery.recover_orphans() == []
+    await sock.until_final(created["turn"]["id"], timeout=30)
+    turn = await Turn.objects.aget(pk=created["turn"]["id"])
+    assert turn.status == "completed"
+
+
+async def test_a_finished_generation_does_not_unregister_its_successor(alice: Any) -> None:
+    async def idle() -> None:
+        await asyncio.sleep(0)
+
+    old, new = relay.Generation(1, 1), relay.Generation(1, 1)
+    old.task = asyncio.create_task(idle())
+    new.task = asyncio.create_task(asyncio.sleep(10))
+    relay._generations[1] = new
+    await old.task
+    relay._forget(1, old.task)
+    assert relay.running(1) is new
+    new.task.cancel()
+    relay._generations.pop(1, None)
