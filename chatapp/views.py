@@ -118,7 +118,7 @@ def conversation_page(request: HttpRequest, pk: int) -> HttpResponse:
     tree = Tree.of(conversation.turns.all())
     leaf_id = conversation.current_turn_id
     wanted = request.GET.get("turn", "")
-    if wanted.isdigit() and int(wanted) in tree.by_id:
+    if wanted.isascii() and wanted.isdigit() and int(wanted) in tree.by_id:
         leaf_id = int(wanted)
         Conversation.objects.filter(pk=pk).update(current_turn_id=leaf_id)
     if conversation.unseen:

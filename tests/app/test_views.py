@@ -276,3 +276,10 @@ def test_metrics_are_exposed_and_can_be_guarded(client: Client, settings: Any) -
     settings.METRICS_TOKEN = "scrape-me"
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").status_code == 200
+
+
+def test_an_odd_turn_parameter_is_ignored(alice_client: Client, alice: Any) -> None:
+    conversation = make_chain(alice, 2)
+    for value in ("²", "-1", "abc", "99999999"):
+        response = alice_client.get(f"{conversation.get_absolute_url()}?turn={value}")
+        assert response.status_code == 200 and b"question 1" in response.content
