@@ -14,7 +14,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,10 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+# The benchmarks start servers the way the tests do: one list of variables to scrub.
+sys.path.insert(0, str(ROOT))
+from tests.live_env import clean_environ, free_port  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,29 +48,6 @@ CHROMIUM_ARGS = [
 ]
 USER = ("bench", "Bench-Horse-42-staple")
 
-# Anything in the shell that would change what the server talks to or stores.
-_SCRUBBED_PREFIXES = ("GEMINI_", "GOOGLE_", "CHAT_", "SIMULATOR_", "UPSTREAM_")
-_SCRUBBED = {
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS",
-    "DJANGO_SETTINGS_MODULE",
-    "OPEN_SIGNUP",
-    "DEBUG",
-    "VAR_DIR",
-    "LOG_LEVEL",
-    "SECURE_COOKIES",
-    "SECURE_SSL_REDIRECT",
-}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def http_client(**options: Any) -> httpx.Client:
     """A loopback HTTP client: no proxies from the environment, generous timeouts."""
@@ -76,11 +56,7 @@ def http_client(**options: Any) -> httpx.Client:
 
 
 def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in _SCRUBBED and not key.startswith(_SCRUBBED_PREFIXES)
-    }
+    env = clean_environ()
     env.update(
         DJANGO_SETTINGS_MODULE="chatapp.settings",
         VAR_DIR=str(var_dir),

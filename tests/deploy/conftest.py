@@ -19,7 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.e2e.conftest import ROOT, LiveServer, _free_port, _wait_until_up, server_env
+from tests.e2e.conftest import ROOT, LiveServer, _wait_until_up, server_env
+from tests.live_env import free_port
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -46,7 +47,7 @@ def redis_url() -> str:
 @pytest.fixture(scope="package")
 def simulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The upstream every worker shares, so a surviving worker can re-attach to a stream."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("simulator") / "simulator.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -86,7 +87,7 @@ class Cluster:
         self.workers: list[LiveServer] = []
 
     def start(self) -> LiveServer:
-        port = _free_port()
+        port = free_port()
         worker = LiveServer(
             url=f"http://127.0.0.1:{port}",
             env=self.env,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.live_env import clean_environ, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -54,21 +55,6 @@ ANSWER_TIMEOUT_MS = 30_000
 ADMIN = ("admin", "Correct-Horse-42")
 BOB = ("bob", "Battery-Staple-77")
 ACTIVE = ("queued", "in_progress")
-
-# Anything in the developer's shell that would change what the server talks to or stores.
-_SCRUBBED_PREFIXES = ("GEMINI_", "GOOGLE_", "CHAT_", "SIMULATOR_", "UPSTREAM_")
-_SCRUBBED = {
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS",
-    "DJANGO_SETTINGS_MODULE",
-    "OPEN_SIGNUP",
-    "DEBUG",
-    "VAR_DIR",
-    "LOG_LEVEL",
-}
 
 
 # --- the server ---
@@ -105,18 +91,8 @@ class LiveServer:
 _running: list[LiveServer] = []
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in _SCRUBBED and not key.startswith(_SCRUBBED_PREFIXES)
-    }
+    env = clean_environ()
     env.update(
         DJANGO_SETTINGS_MODULE="chatapp.settings",
         VAR_DIR=str(var_dir),
@@ -149,7 +125,7 @@ def _wait_until_up(server: LiveServer, timeout: float = 30) -> None:
 def run_server(var_dir: Path, **overrides: str) -> Iterator[LiveServer]:
     """Migrate a fresh database in `var_dir`, serve it with Daphne, stop it afterwards."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     server = LiveServer(
         url=f"http://127.0.0.1:{port}",
         env=server_env(var_dir, **overrides),

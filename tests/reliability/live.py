@@ -8,7 +8,6 @@ under a temporary VAR_DIR, read and written through `manage.py`.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,11 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from tests.e2e.conftest import ROOT, LiveServer, run_server, server_env
+from tests.live_env import free_port
 
 __all__ = ["LiveServer", "LiveSocket", "Simulator", "run_server", "run_simulator", "sign_up"]
 
 FINAL_SEQ = 2**31
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def sign_up(server: LiveServer, username: str, *, admin: bool = False) -> str:
