@@ -66,6 +66,9 @@ def test_a_killed_worker_with_the_built_in_simulator_fails_the_turn_retryably(
         assert 'data-action="retry"' in final["html"]
 
         sock.send({"type": "retry", "turn": turn_id})
+        # The recovery's final frame may arrive twice (live, and in the subscribe snapshot):
+        # the retry's own frames start with the turn announced anew at seq 0.
+        sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0 and f["turn"]["id"] == turn_id)
         again = sock.until_final(turn_id)
         assert again["status"] == "completed" and again["error"] is None
         row = turn_row(second, turn_id)
