@@ -42,38 +42,38 @@ class LimitExceeded(Exception):
         self.message = message
 
 
-async def limits_of(user: Any) -> tuple[int | None, int | None]:
+def limits_of(user: Any) -> tuple[int | None, int | None]:
     """(messages per minute, tokens per day) for a user; None means no limit."""
-    row = await UserLimits.objects.filter(user_id=user.pk).afirst()
+    row = UserLimits.objects.filter(user_id=user.pk).first()
     if row is None:
         return settings.DEFAULT_MESSAGES_PER_MINUTE, settings.DEFAULT_TOKENS_PER_DAY
     return row.messages_per_minute, row.tokens_per_day
 
 
-async def check(user: Any) -> None:
-    """Raise `LimitExceeded` if the user may not send anything right now."""
-    per_minute, per_day = await limits_of(user)
+def check(user: Any) -> None:
+    """Raise `LimitExceeded` if the user may not send anything right now (the turns service
+    calls it, in its database hop, before anything is created or sent upstream)."""
+    per_minute, per_day = limits_of(user)
     if per_minute is not None:
         now = timezone.now()
         # The newest `per_minute` turns of the last minute, through the sidebar index (owner)
         # and the turn_tree index (conversation, created).
-        recent = [
-            created
-            async for created in Turn.objects.filter(
+        recent = list(
+            Turn.objects.filter(
                 usage.RAN_HERE,
                 conversation__owner_id=user.pk,
                 created__gt=now - timedelta(seconds=60),
             )
             .order_by("-created")
             .values_list("created", flat=True)[:per_minute]
-        ]
+        )
         if len(recent) >= per_minute:
             wait = math.ceil((recent[-1] + timedelta(seconds=60) - now).total_seconds())
             messages = "message" if per_minute == 1 else "messages"
             raise LimitExceeded(
                 f"You can send {per_minute:,} {messages} per minute; try again in {max(wait, 1)} s."
             )
-    if per_day is not None and await usage.tokens_today(user.pk) >= per_day:
+    if per_day is not None and usage.tokens_today(user.pk) >= per_day:
         raise LimitExceeded(
             f"You have used your {per_day:,} tokens for today; the limit resets at midnight UTC."
         )

@@ -21,6 +21,15 @@ GENERATIONS = Counter("chat_generations_total", "Finished generations by outcome
 UPSTREAM_ERRORS = Counter(
     "chat_upstream_errors_total", "Errors from the Gemini API by HTTP status", ["status"]
 )
+SOCKET_OVERFLOWS = Counter(
+    "chat_socket_overflows_total", "Sockets that fell so far behind that they had to resync"
+)
+MERGED_DELTAS = Counter(
+    "chat_merged_deltas_total", "Text deltas sent inside another frame because a socket lagged"
+)
+STREAM_ERRORS = Counter(
+    "chat_stream_errors_total", "Failed reads or writes of the frame streams in Redis"
+)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

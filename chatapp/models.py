@@ -61,10 +61,6 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         return self.title or f"Conversation {self.pk}"
 
-    @property
-    def group_name(self) -> str:
-        return f"conv.{self.pk}"
-
     def get_absolute_url(self) -> str:
         return f"/c/{self.pk}/"
 

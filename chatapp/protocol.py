@@ -16,24 +16,7 @@ Client → server frames (JSON objects, each with a `type`):
     {"type": "stop", "turn": 35}                     stop a running generation, keep its text
     {"type": "select", "conversation": 12, "turn": 36}  remember the branch on screen
 
-Server → client frames:
-
-    {"type": "conversation", "conversation": {...}}        created or renamed
-    {"type": "turn", "turn": {..., "html": "..."}, "seq": n}  a turn's whole state at seq n
-    {"type": "status", "turn": id, "seq": n, "status": "in_progress"}
-        the turn's generation started upstream
-    {"type": "delta", "turn": id, "seq": n, "index": i, "delta": {...}}
-        one upstream delta of step i (text, thought summary, ...); apply in seq order
-    {"type": "step", "turn": id, "seq": n, "index": i, "html": "..."}
-        step i finished: its rendered HTML replaces the streamed plain text
-    {"type": "error", "code": "...", "message": "...", "client_id": "..."}
-        a refused frame; the socket stays open
-    {"type": "notify", "conversation": 12, "title": "...", "status": "...", "url": "..."}
-        a background answer of one of the user's conversations finished
-
-`seq` numbers every frame of one turn. A tab keeps the highest seq it applied per turn and
-ignores frames at or below it, so a snapshot followed by live frames never loses or doubles
-a character; a gap means it should subscribe again.
+Server → client frames are described in `chatapp.frames`.
 """
 
 from __future__ import annotations

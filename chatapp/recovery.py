@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import relay
+from . import relay, workers
 from .models import Turn
 
 log = logging.getLogger(__name__)
@@ -32,15 +32,16 @@ async def recover_orphans(stale_after: float | None = None) -> list[int]:
     """Claim and resume every orphaned turn; returns the ids this worker took."""
     stale = settings.CHAT_RECOVERY_STALE_SECONDS if stale_after is None else stale_after
     claimed = []
-    async for turn in Turn.objects.filter(_orphans(stale)).order_by("pk"):
-        if relay.running(turn.pk):
+    orphans = Turn.objects.filter(_orphans(stale)).select_related("conversation").order_by("pk")
+    async for turn in orphans:
+        if workers.running(turn.pk):
             continue
         won = await Turn.objects.filter(Q(pk=turn.pk) & _orphans(stale)).aupdate(
-            worker=relay.WORKER_ID, heartbeat=timezone.now()
+            worker=workers.WORKER_ID, heartbeat=timezone.now()
         )
         if won:
             log.info("recovering turn %s left by %s", turn.pk, turn.worker or "an unknown worker")
-            relay.start(turn, resume=True)
+            relay.resume(turn)
             claimed.append(turn.pk)
     return claimed
 

@@ -146,6 +146,9 @@ SIMULATOR_TOKENS_PER_SECOND = env_int("SIMULATOR_TOKENS_PER_SECOND", 12)
 UPSTREAM_READ_TIMEOUT_SECONDS = env_int("UPSTREAM_READ_TIMEOUT_SECONDS", 120)
 UPSTREAM_MAX_RETRIES = env_int("UPSTREAM_MAX_RETRIES", 2)
 BACKGROUND_POLL_SECONDS = env_int("BACKGROUND_POLL_SECONDS", 2)
+# Upstream streams per worker: UPSTREAM_POOLS pools of UPSTREAM_POOL_CONNECTIONS connections.
+UPSTREAM_POOLS = env_int("UPSTREAM_POOLS", 8)
+UPSTREAM_POOL_CONNECTIONS = env_int("UPSTREAM_POOL_CONNECTIONS", 64)
 
 LOGGING = {
     "version": 1,
@@ -180,6 +183,13 @@ DEFAULT_MODEL = env_str("CHAT_DEFAULT_MODEL", CHAT_MODELS["Text"][0])
 OPEN_SIGNUP = env_bool("OPEN_SIGNUP", False)
 CHAT_RECOVERY_INTERVAL_SECONDS = env_int("CHAT_RECOVERY_INTERVAL_SECONDS", 15)
 CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
+# A page that hears nothing of a running answer for this long asks for a snapshot.
+CHAT_STALL_SECONDS = env_int("CHAT_STALL_SECONDS", 15)
+# Test faults only: live frames each socket drops once per turn ("3,7,final"), to prove
+# that pages resync. Never set in production.
+CHAT_FAULT_DROP_FRAMES = frozenset(
+    int(item) if item.isdigit() else item for item in env_list("CHAT_FAULT_DROP_FRAMES", [])
+)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

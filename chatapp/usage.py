@@ -7,7 +7,7 @@ turn has no `worker`, and its `usage` is only the import file's word.
 
 What the turns would forget is kept in `ArchivedUsage`: the usage of a conversation deleted by
 its owner (a `pre_delete` receiver below) and of an answer about to be replaced by a retry
-(`retire`, called by the consumer). Deleting a whole account takes its usage with it.
+(`retire`, called by the turns service). Deleting a whole account takes its usage with it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
@@ -62,10 +61,10 @@ def tokens_today_query(user_id: int) -> tuple[QuerySet[Turn], QuerySet[ArchivedU
     return turns, archived
 
 
-async def tokens_today(user_id: int) -> int:
+def tokens_today(user_id: int) -> int:
     turns, archived = tokens_today_query(user_id)
-    live = await turns.aaggregate(total=_tokens("total_tokens"))
-    kept = await archived.aaggregate(total=Coalesce(Sum("total_tokens"), 0))
+    live = turns.aggregate(total=_tokens("total_tokens"))
+    kept = archived.aggregate(total=Coalesce(Sum("total_tokens"), 0))
     return int(live["total"]) + int(kept["total"])
 
 
@@ -213,16 +212,15 @@ def _archive(user_id: int, day: date, amounts: dict[str, int]) -> None:
         )
 
 
-async def retire(turn: Turn) -> None:
+def retire(turn: Turn) -> None:
     """Keep the tokens of an answer a retry is about to replace (its message still counts)."""
     if not turn.worker or not isinstance(turn.usage, dict):
         return
-    owners = Conversation.objects.filter(pk=turn.conversation_id).values_list("owner_id")
-    owner = await owners.afirst()
+    owner = Conversation.objects.filter(pk=turn.conversation_id).values_list("owner_id").first()
     if owner is not None:
         amounts = {name: _int(turn.usage.get(key)) for name, key in TOKEN_FIELDS.items()}
         day = (turn.finished or turn.created).astimezone(UTC).date()
-        await sync_to_async(_archive)(owner[0], day, amounts)
+        _archive(owner[0], day, amounts)
 
 
 def _int(value: Any) -> int:

@@ -100,6 +100,7 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         "default_model": settings.DEFAULT_MODEL,
         "thinking_levels": ["", "minimal", "low", "medium", "high"],
         "sidebar": sidebar_page(request),
+        "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
     }
 
 

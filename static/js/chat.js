@@ -4,7 +4,6 @@
 import { attachments } from "./attachments.js";
 import { postForm } from "./http.js";
 
-const FINAL_SEQ = 2 ** 31;
 const chat = document.getElementById("chat");
 const messages = document.getElementById("messages");
 const prompt = document.getElementById("prompt");
@@ -17,7 +16,9 @@ const settingsForm = document.getElementById("settings");
 const settingsBtn = document.getElementById("settings-btn");
 
 let conversationId = Number(chat.dataset.conversation) || null;
-const seqs = new Map(); // turn id -> highest seq applied
+const seqs = new Map(); // turn id -> highest seq applied (Infinity after the final frame)
+const heard = new Map(); // running turn id -> when its last frame arrived
+const stallMs = Number(chat.dataset.stallMs) || 15000;
 let socket = null;
 let retryDelay = 500;
 let settingsDirty = false;
@@ -62,6 +63,7 @@ function handle(frame) {
     case "step": return applyStep(frame);
     case "error": return onError(frame);
     case "notify": return onNotify(frame);
+    case "resync": return resubscribe();
   }
 }
 
@@ -106,12 +108,14 @@ function onConversation(conversation) {
   document.dispatchEvent(new CustomEvent("conversations-changed"));
 }
 
+// A `turn` frame: `reset` starts a new run (always applied), `final` ends it (always
+// applied, nothing of that run can follow), else it is a snapshot, applied when newer.
 function applyTurn(frame) {
   const turn = frame.turn;
   if (turn.conversation !== conversationId) return;
-  if (frame.reset) seqs.delete(turn.id);
-  if (!fresh(turn.id, frame.seq) && !frame.reset) return;
-  seqs.set(turn.id, frame.seq);
+  if (!frame.reset && !frame.final && !fresh(turn.id, frame.seq)) return;
+  seqs.set(turn.id, frame.final ? Infinity : frame.seq);
+  heard.set(turn.id, Date.now());
   const node = elementFrom(turn.html);
   const existing = document.getElementById(`turn-${turn.id}`);
   if (existing) {
@@ -135,17 +139,20 @@ function applyTurn(frame) {
   afterChange();
 }
 
-// Frames of one turn must be applied in order: a gap means frames were lost.
+// Frames of one turn are applied in seq order; a merged delta covers `from`..`seq`. A frame
+// that starts past the next seq means frames were lost: ask for a snapshot.
 function inOrder(frame) {
-  if (!fresh(frame.turn, frame.seq)) return false;
+  if (!document.getElementById(`turn-${frame.turn}`) || !fresh(frame.turn, frame.seq)) return false;
+  heard.set(frame.turn, Date.now());
   const known = seqs.get(frame.turn);
-  if (known !== undefined && frame.seq > known + 1) { resubscribe(); return false; }
-  return Boolean(document.getElementById(`turn-${frame.turn}`));
+  const first = frame.from ?? frame.seq;
+  if (known !== undefined && first !== known + 1) { resubscribe(); return false; }
+  seqs.set(frame.turn, frame.seq);
+  return true;
 }
 
 function applyStatus(frame) {
   if (!inOrder(frame)) return;
-  seqs.set(frame.turn, frame.seq);
   const turnEl = document.getElementById(`turn-${frame.turn}`);
   turnEl.dataset.status = frame.status;
   turnEl.className = turnEl.className.replace(/\bstatus-\S+/, `status-${frame.status}`);
@@ -154,7 +161,6 @@ function applyStatus(frame) {
 function applyDelta(frame) {
   if (!inOrder(frame)) return;
   const turnEl = document.getElementById(`turn-${frame.turn}`);
-  seqs.set(frame.turn, frame.seq);
   const step = liveStep(turnEl, frame.index, frame.delta.type);
   const nearBottom = isNearBottom();
   step.querySelector(".live-text").append(document.createTextNode(frame.delta.text));
@@ -164,7 +170,6 @@ function applyDelta(frame) {
 function applyStep(frame) {
   if (!inOrder(frame)) return;
   const turnEl = document.getElementById(`turn-${frame.turn}`);
-  seqs.set(frame.turn, frame.seq);
   const node = elementFrom(frame.html);
   const existing = turnEl.querySelector(`.steps > [data-step="${frame.index}"]`);
   if (existing) existing.replaceWith(node);
@@ -201,9 +206,27 @@ function liveStep(turnEl, index, kind) {
   return step;
 }
 
+let lastResubscribe = 0;
 function resubscribe() {
-  if (conversationId) send({ type: "subscribe", conversation: conversationId });
+  // Several lost frames in a row ask once; the snapshot answers them all.
+  if (!conversationId || Date.now() - lastResubscribe < 1000) return;
+  lastResubscribe = Date.now();
+  send({ type: "subscribe", conversation: conversationId });
 }
+
+// A running answer that has been silent too long (a lost final frame, a worker that died):
+// ask for its state again.
+function checkStalls() {
+  const running = runningTurn();
+  if (!running || !socket || socket.readyState !== WebSocket.OPEN) return;
+  const id = Number(running.dataset.turn);
+  if (!heard.has(id)) heard.set(id, Date.now());
+  if (Date.now() - heard.get(id) > stallMs) {
+    heard.set(id, Date.now());
+    resubscribe();
+  }
+}
+setInterval(checkStalls, Math.min(1000, stallMs / 2));
 
 function elementFrom(html) {
   const template = document.createElement("template");

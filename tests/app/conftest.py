@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client as DjangoClient
 
-from chatapp import relay
+from chatapp import relay, workers
 from chatapp.asgi import application
 from interactions_client.simulator import SimulatorConfig, serve
 
@@ -79,7 +79,7 @@ class Socket:
         return await self.until(
             lambda f: (
                 f["type"] == "turn"
-                and f["seq"] == relay.FINAL_SEQ
+                and f.get("final")
                 and (turn_id is None or f["turn"]["id"] == turn_id)
             ),
             timeout,
@@ -112,7 +112,7 @@ async def connect() -> AsyncIterator[Callable[..., Any]]:
         except Exception:
             pass
     # Let generations started by a test finish before the database goes away.
-    for generation in list(relay._generations.values()):
+    for generation in list(workers._generations.values()):
         if generation.task:
             generation.task.cancel()
             await asyncio.gather(generation.task, return_exceptions=True)

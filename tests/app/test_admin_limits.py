@@ -33,7 +33,7 @@ async def send(sock: Any, text: str, conversation: int | None = None) -> dict[st
     """Send a message; the answer's final frame, or the error frame."""
     await sock.send({"type": "send", "conversation": conversation, "parent": None, "text": text})
     return await sock.until(
-        lambda f: f["type"] == "error" or (f["type"] == "turn" and f["seq"] == 2**31)
+        lambda f: f["type"] == "error" or (f["type"] == "turn" and f.get("final"))
     )
 
 
@@ -88,7 +88,7 @@ async def test_over_the_token_limit_send_edit_regenerate_and_retry_are_refused(
     sock = await connect(alice)
     final = await send(sock, "Explain how AI works")
     spent = final["turn"]["usage"]["total_tokens"]
-    assert spent > 0 and await usage.tokens_today(alice.pk) == spent
+    assert spent > 0 and await sync_to_async(usage.tokens_today)(alice.pk) == spent
     await UserLimits.objects.acreate(user=alice, tokens_per_day=spent)
     turn = await Turn.objects.aget()
     requests = posts(upstream)
@@ -136,10 +136,10 @@ async def test_the_wait_is_until_the_oldest_counted_message_is_a_minute_old(alic
     now = timezone.now()
     await sync_to_async(turn_with)(alice, when=now - timedelta(seconds=50))
     await sync_to_async(turn_with)(alice, when=now - timedelta(seconds=70))  # too old to count
-    await limits.check(alice)
+    await sync_to_async(limits.check)(alice)
     await sync_to_async(turn_with)(alice, when=now - timedelta(seconds=5))
     with pytest.raises(limits.LimitExceeded) as refused:
-        await limits.check(alice)
+        await sync_to_async(limits.check)(alice)
     # The turn of 50 s ago leaves the window in 10 s.
     message = refused.value.message
     assert message.startswith("You can send 2 messages per minute; try again in ")
@@ -157,14 +157,14 @@ async def test_a_retry_or_a_deleted_conversation_does_not_give_tokens_back(
     spent = first["turn"]["usage"]["total_tokens"]
     await sock.send({"type": "retry", "turn": first["turn"]["id"]})
     again = await sock.until(
-        lambda f: f["type"] == "turn" and f["seq"] == 2**31 and f["turn"]["status"] == "completed"
+        lambda f: f["type"] == "turn" and f.get("final") and f["turn"]["status"] == "completed"
     )
     both = spent + again["turn"]["usage"]["total_tokens"]
-    assert await usage.tokens_today(alice.pk) == both
+    assert await sync_to_async(usage.tokens_today)(alice.pk) == both
     conversation = await Conversation.objects.aget(pk=first["turn"]["conversation"])
     await sync_to_async(conversation.delete)()  # as the sidebar's Delete does
     assert await Turn.objects.acount() == 0
-    assert await usage.tokens_today(alice.pk) == both
+    assert await sync_to_async(usage.tokens_today)(alice.pk) == both
 
 
 def test_imported_turns_count_for_nothing(alice: Any) -> None:

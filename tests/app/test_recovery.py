@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import asyncio
 import json
 from datetime import timedelta
@@ -11,7 +13,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from chatapp import recovery, relay
+from chatapp import recovery, relay, workers
 from chatapp.models import Conversation, Turn
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +35,7 @@ async def orphan(owner: Any, **fields: Any) -> Turn:
 
 async def finish(turn_ids: list[int]) -> None:
     for pk in turn_ids:
-        generation = relay.running(pk)
+        generation = workers.running(pk)
         if generation and generation.task:
             await asyncio.wait_for(generation.task, 10)
 
@@ -66,7 +68,7 @@ async def test_a_turn_with_a_stored_interaction_is_re_attached(alice: Any, upstr
     await turn.arefresh_from_db()
     assert turn.status == "completed"
     assert "recover me" in turn.answer_text
-    assert turn.worker == await relay.worker_channel()
+    assert turn.worker == await workers.channel()
 
 
 async def test_re_attach_goes_on_from_the_last_saved_event(alice: Any, upstream: Any) -> None:
@@ -124,7 +126,7 @@ async def test_each_orphan_is_recovered_once(
     turn = await orphan(alice)
     # Two workers race: each sees the orphan, only one update can win.
     started: list[int] = []
-    monkeypatch.setattr(relay, "start", lambda t, resume=False: started.append(t.pk))
+    monkeypatch.setattr(relay, "resume", lambda t: started.append(t.pk))
     first, second = await asyncio.gather(recovery.recover_orphans(), recovery.recover_orphans())
     assert sorted(first + second) == [turn.pk]
     assert started == [turn.pk]
@@ -138,7 +140,7 @@ async def test_a_live_generation_is_never_taken_over(
     sock = await connect(alice)
     await sock.send({"type": "send", "text": "[[sim:slow]] [[sim:long]] take your time"})
     created = await sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0)
-    generation = relay.running(created["turn"]["id"])
+    generation = workers.running(created["turn"]["id"])
     assert generation is not None
     for _ in range(6):
         await asyncio.sleep(0.5)
@@ -157,12 +159,12 @@ async def test_a_finished_generation_does_not_unregister_its_successor(alice: An
     async def idle() -> None:
         await asyncio.sleep(0)
 
-    old, new = relay.Generation(1, 1), relay.Generation(1, 1)
+    old, new = SimpleNamespace(conversation_id=1), SimpleNamespace(conversation_id=1)
     old.task = asyncio.create_task(idle())
     new.task = asyncio.create_task(asyncio.sleep(10))
-    relay._generations[1] = new
+    workers._generations[1] = new
     await old.task
-    relay._forget(1, old.task)
-    assert relay.running(1) is new
+    workers._forget(1, old.task)
+    assert workers.running(1) is new
     new.task.cancel()
-    relay._generations.pop(1, None)
+    workers._generations.pop(1, None)

@@ -14,7 +14,7 @@ def is_type(kind: str) -> Any:
 
 def is_final(turn_id: int) -> Any:
     return lambda f: (
-        f["type"] == "turn" and f["seq"] == relay.FINAL_SEQ and f["turn"]["id"] == turn_id
+        f["type"] == "turn" and f.get("final") and f["turn"]["id"] == turn_id
     )
 
 

@@ -91,7 +91,7 @@ class LiveSocket:
 
     def until_final(self, turn_id: int, timeout: float = 30) -> dict[str, Any]:
         frame = self.until(
-            lambda f: f["type"] == "turn" and f["seq"] == FINAL_SEQ and f["turn"]["id"] == turn_id,
+            lambda f: f["type"] == "turn" and f.get("final") and f["turn"]["id"] == turn_id,
             timeout,
         )
         return frame["turn"]  # type: ignore[no-any-return]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chatapp import relay
+from chatapp import relay, workers
 from chatapp.models import Turn
 
 from .helpers import active_turns, conversation, creates, is_final, is_type, text_of
@@ -123,7 +123,7 @@ async def wait_for_end(conversation_id: int, timeout: float = 15) -> Turn:
     async with asyncio.timeout(timeout):
         while True:
             turn = await Turn.objects.filter(conversation_id=conversation_id).afirst()
-            if turn is not None and not turn.is_active and relay.running(turn.pk) is None:
+            if turn is not None and not turn.is_active and workers.running(turn.pk) is None:
                 return turn
             await asyncio.sleep(0.05)
 
@@ -142,12 +142,12 @@ async def test_two_tabs_sending_at_once_start_exactly_one_turn(
     errors = []
     for sock in (first, second):
         frame = await sock.until(
-            lambda f: f["type"] == "error" or (f["type"] == "turn" and f["seq"] == relay.FINAL_SEQ)
+            lambda f: f["type"] == "error" or (f["type"] == "turn" and f.get("final"))
         )
         if frame["type"] == "error":
             errors.append(frame)
             # The refused tab still follows the conversation: it sees the other tab's answer.
-            await sock.until(lambda f: f["type"] == "turn" and f["seq"] == relay.FINAL_SEQ)
+            await sock.until(lambda f: f["type"] == "turn" and f.get("final"))
     assert [(e["code"], e["message"]) for e in errors] == [
         ("busy", "An answer is still being written in this conversation.")
     ], "exactly one of the two tabs is refused"

@@ -1,0 +1,68 @@
+"""What a turn says when its generation fails: a clear message, never the key or a trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interactions_client import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InteractionsError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+
+
+class Unrecoverable(InteractionsError):
+    """A turn that died before the upstream stored anything to re-attach to."""
+
+
+class TooManyRounds(InteractionsError):
+    """The model kept calling tools past the configured number of rounds."""
+
+
+def describe(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, Unrecoverable):
+        return error("interrupted", "The server restarted before this answer was saved.")
+    if isinstance(exc, TooManyRounds):
+        return error("tool_rounds", str(exc))
+    if isinstance(exc, RateLimitError):
+        return error("rate_limited", "Gemini is rate-limiting requests right now (429).")
+    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+        return error("auth", "The server's Gemini API key was refused.", retryable=False)
+    if isinstance(exc, BadRequestError):
+        return error("bad_request", f"Gemini refused the request: {exc.message}", retryable=False)
+    if isinstance(exc, APIStatusError):
+        return error("upstream", f"Gemini answered with an error ({exc.status_code}).")
+    if isinstance(exc, APITimeoutError):
+        return error("timeout", "Gemini did not answer in time.")
+    if isinstance(exc, APIConnectionError):
+        return error("connection", "The connection to Gemini was lost.")
+    return error("internal", "Something went wrong while generating this answer.")
+
+
+def error_label(exc: BaseException) -> str:
+    """The `status` label of the upstream-errors metric."""
+    if isinstance(exc, APIStatusError):
+        return str(exc.status_code)
+    if isinstance(exc, APITimeoutError):
+        return "timeout"
+    if isinstance(exc, APIConnectionError):
+        return "connection"
+    return "other"
+
+
+def error(code: str, message: str, *, retryable: bool = True) -> dict[str, Any]:
+    return {"code": code, "message": message, "retryable": retryable}
+
+
+def upstream_failure(interaction: dict[str, Any]) -> str:
+    """The message of an interaction that ended `failed`."""
+    errors = interaction.get("errors") or []
+    message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
+    if message:
+        return f"Gemini could not finish this answer: {message}"
+    return "Gemini could not finish this answer."

@@ -1,0 +1,145 @@
+"""This worker's running generations, the reservation of a conversation, and requests
+between workers (a snapshot for a socket connected elsewhere, Stop).
+
+Requests travel on the channel layer to a plain channel per worker, `relay.<uuid>`, which is
+recorded in `Turn.worker` while a generation runs; answers travel as frames (`delivery`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+from . import delivery, metrics
+from .frames import Frame
+from .models import Turn
+
+log = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Running(Protocol):
+    conversation_id: int
+    task: asyncio.Task[None] | None
+
+    def snapshot(self) -> Frame: ...
+
+
+_generations: dict[int, Running] = {}
+# Conversations whose next turn is being created right now (see `reserving`).
+_reserved: set[int] = set()
+_channel: str | None = None
+
+
+def running(turn_id: int) -> Running | None:
+    return _generations.get(turn_id)
+
+
+def running_in(conversation_id: int) -> list[Running]:
+    return [g for g in _generations.values() if g.conversation_id == conversation_id]
+
+
+def register(turn_id: int, generation: Running) -> None:
+    _generations[turn_id] = generation
+    metrics.ACTIVE_GENERATIONS.inc()
+    assert generation.task is not None
+    generation.task.add_done_callback(lambda task: _forget(turn_id, task))
+
+
+def _forget(turn_id: int, task: asyncio.Task[None]) -> None:
+    # A retry may already have registered a new generation for this turn: keep that one.
+    if (current := _generations.get(turn_id)) is not None and current.task is task:
+        del _generations[turn_id]
+    metrics.ACTIVE_GENERATIONS.dec()
+    if not task.cancelled() and task.exception() is not None:
+        log.error("generation %s crashed", turn_id, exc_info=task.exception())
+
+
+def stop(turn_id: int) -> bool:
+    generation = _generations.get(turn_id)
+    if generation is None or generation.task is None:
+        return False
+    generation.task.cancel()
+    return True
+
+
+class ConversationBusy(Exception):
+    """An answer is already being written in this conversation."""
+
+
+def busy(conversation_id: int) -> bool:
+    return conversation_id in _reserved or bool(running_in(conversation_id))
+
+
+@contextlib.contextmanager
+def reserving(conversation_id: int) -> Iterator[None]:
+    """Hold a conversation while its next turn is created and started.
+
+    The check and the hold happen with no await between them, so two messages racing in one
+    conversation on this worker cannot both pass; the turns service checks other workers.
+    """
+    if busy(conversation_id):
+        raise ConversationBusy
+    _reserved.add(conversation_id)
+    try:
+        yield
+    finally:
+        _reserved.discard(conversation_id)
+
+
+# --- requests between workers ---
+
+
+async def channel() -> str:
+    """This worker's address on the channel layer, listened to from first use."""
+    global _channel
+    layer = get_channel_layer()
+    if _channel is None and layer is not None:
+        # A plain (not process-specific "!") channel: channels_redis serialises receives on
+        # "!" channels through one lock, and a second long-lived receiver there stalls the
+        # consumers of this process.
+        _channel = f"relay.{uuid.uuid4().hex}"
+        asyncio.get_running_loop().create_task(_listen(_channel), name="worker-listener")
+    return _channel or WORKER_ID
+
+
+async def _listen(name: str) -> None:
+    """Answer other workers about the generations this one runs."""
+    layer = get_channel_layer()
+    failures = 0
+    while True:
+        try:
+            message = await layer.receive(name)
+            failures = 0
+            generation = running(int(message.get("turn", 0)))
+            if generation is None:
+                continue
+            if message.get("type") == "relay.stop" and generation.task:
+                generation.task.cancel()
+            elif message.get("type") == "relay.snapshot":
+                delivery.send_to(str(message["reply"]), generation.snapshot())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one bad message, or Redis away for a moment: wait and go on
+            failures += 1
+            if failures == 1 or failures % 100 == 0:
+                log.exception("worker listener failed (%s times)", failures)
+            await asyncio.sleep(min(5.0, 0.1 * 2 ** min(failures, 6)))
+
+
+async def ask(turn: Turn, message: dict[str, Any]) -> bool:
+    """Send a request to the worker that runs `turn`; False when no other worker is known."""
+    layer = get_channel_layer()
+    if layer is None or not turn.worker.startswith("relay.") or turn.worker == _channel:
+        return False
+    await layer.send(turn.worker, {**message, "turn": turn.pk})
+    return True
