@@ -53,3 +53,13 @@ async def send(sock: Any, text: str, conversation: int | None = None, **extra: A
 
 async def active_turns() -> list[Turn]:
     return [t async for t in Turn.objects.filter(status__in=Turn.ACTIVE)]
+
+
+def covered(frames: list[dict[str, Any]]) -> list[int]:
+    """The seqs a list of status/delta/step frames covers (a merged delta covers from..seq)."""
+    return [
+        seq
+        for f in frames
+        if f["type"] in ("status", "delta", "step")
+        for seq in range(f.get("from", f["seq"]), f["seq"] + 1)
+    ]
