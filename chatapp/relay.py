@@ -228,7 +228,7 @@ class Generation:
         """Start a background interaction, then follow its stream, or poll until it is done."""
         api = client(self.turn_id).interactions
         started = await api.create(**request)
-        self.acc.restore(started.model_dump(mode="json"), None)
+        self.acc.feed_interaction(started)
         self._save(interaction_id=started.id or "")
         if started.status not in RUNNING or not started.id:
             return
@@ -241,8 +241,8 @@ class Generation:
         finished = await api.wait(
             started.id, poll_interval=settings.BACKGROUND_POLL_SECONDS, max_interval=15.0
         )
-        self.acc.restore(_model_steps(finished.model_dump(mode="json")), self.acc.last_event_id)
-        for index in range(len(self.acc.steps)):
+        self.acc.feed_interaction(finished)
+        for index in range(self.acc.round_start, len(self.acc.steps)):
             self._publish_step(index)
 
     async def _cancel_background(self) -> None:
@@ -261,7 +261,14 @@ class Generation:
         """Recovery after a dead worker: re-attach to the upstream stream, else fetch it whole."""
         turn = self.turn
         self.siblings = await _siblings(turn)
-        self.acc.restore({"id": turn.interaction_id, "steps": turn.steps}, turn.last_event_id)
+        # The last call of the turn starts after its last tool results (its round).
+        last_round = max(
+            (i + 1 for i, s in enumerate(turn.steps) if s.get("type") == "function_result"),
+            default=0,
+        )
+        cursor = turn.last_event_id or None
+        kept = turn.steps if cursor else turn.steps[:last_round]
+        self.acc.restore({"id": turn.interaction_id, "steps": kept}, cursor, round_start=last_round)
         # Tabs had the dead worker's frames: this run starts again from this snapshot.
         self._publish(self._turn_frame("reset"))
         if not (turn.interaction_id and turn.stored):
@@ -270,10 +277,7 @@ class Generation:
         api = client(self.turn_id).interactions
         try:
             stream = await api.get(
-                turn.interaction_id,
-                stream=True,
-                last_event_id=turn.last_event_id or None,
-                accumulator=self.acc if turn.last_event_id else Accumulator(),
+                turn.interaction_id, stream=True, last_event_id=cursor, accumulator=self.acc
             )
         except InteractionsError:
             try:
@@ -281,9 +285,9 @@ class Generation:
             except NotFoundError:
                 # The upstream no longer knows it (e.g. the built-in simulator died too).
                 raise Unrecoverable from None
-            self.acc.restore(_model_steps(interaction.model_dump(mode="json")), turn.last_event_id)
+            self.acc.restore({"steps": turn.steps[:last_round]}, cursor, round_start=last_round)
+            self.acc.feed_interaction(interaction)
             return
-        self.acc = stream.accumulator
         await self._consume(stream)
 
     async def _learn_environment(self) -> None:
@@ -465,9 +469,3 @@ async def _siblings(turn: Turn) -> list[Turn]:
             conversation_id=turn.conversation_id, parent_id=turn.parent_id
         ).order_by("created", "pk")
     ]
-
-
-def _model_steps(data: dict[str, Any]) -> dict[str, Any]:
-    """The stored view starts with the user's input; a turn keeps the model's steps only."""
-    data["steps"] = [s for s in data.get("steps") or [] if s.get("type") != "user_input"]
-    return data

@@ -375,15 +375,14 @@ def _jsonable(value: Any) -> Any:
 
 def function_result_step(call: dict[str, Any], result: Any, is_error: bool) -> dict[str, Any]:
     """The ``function_result`` step answering ``call`` (a ``function_call`` step)."""
-    # The API takes an object, a string or a list of content items; a bare list or number
-    # would be misread, so everything but an object travels as JSON text.
-    if not isinstance(result, dict | str):
-        result = json.dumps(result, ensure_ascii=False)
+    # The documented form (quickstart, SDK): a list of content blocks, here one text block.
+    # A string (an error message, say) goes as it is; anything else as its JSON.
+    text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
     step: dict[str, Any] = {
         "type": "function_result",
         "call_id": call["id"],
         "name": call.get("name", ""),
-        "result": result,
+        "result": [{"type": "text", "text": text}],
     }
     if is_error:
         step["is_error"] = True

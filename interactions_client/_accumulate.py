@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._continuation import CONTINUE_STATUS, sum_usage
-from .types import Interaction, InteractionError, StreamEvent
+from .types import Interaction, InteractionError, StreamEvent, parse_event
 
 _MEDIA = frozenset({"image", "audio", "video", "document"})
 # Far more steps than any interaction has; a bigger index is a malformed event.
@@ -33,20 +33,57 @@ class Accumulator:
         self.hop_ids: list[str] = []
         self.last_event_id: str | None = None
         self._arguments: dict[int, list[str]] = {}
-        self._offset = 0
-        self._usage_before_hop: dict[str, Any] | None = None
+        self._round_start = 0
+        self._usage_before_round: dict[str, Any] | None = None
+
+    def begin_round(self, steps: Iterable[dict[str, Any]] = ()) -> None:
+        """Fold the next call of a multi-call turn after everything so far.
+
+        `steps` (e.g. the function results sent back after a tool round) are appended as
+        they are. The next call's step indices count from 0 again, after them; its usage
+        is added to the total; `id` and `status` come from it, `created` and
+        `previous_interaction_id` stay the first call's. Automatic continuation starts
+        each hop with this same boundary.
+        """
+        self.steps.extend(copy.deepcopy(list(steps)))
+        self._round_start = len(self.steps)
+        self._usage_before_round = self.data.get("usage")
+
+    @property
+    def round_start(self) -> int:
+        """Where the current round's step 0 sits in `steps`."""
+        return self._round_start
 
     def position(self, index: int) -> int:
-        """Where a step of the current hop sits in the folded `steps` list."""
-        return self._offset + index
+        """Where a step of the current round sits in the folded `steps` list."""
+        return self._round_start + index
 
-    def restore(self, snapshot: dict[str, Any], last_event_id: str | None) -> None:
-        """Start from a saved snapshot, to go on with a re-attached stream."""
+    def restore(
+        self, snapshot: dict[str, Any], last_event_id: str | None, *, round_start: int = 0
+    ) -> None:
+        """Start from a saved snapshot, to go on with a re-attached stream.
+
+        `round_start` is where the re-attached call's step 0 sits in the snapshot's steps
+        (its `round_start` when saved). Usage the re-attached call reports replaces the
+        snapshot's: a snapshot does not say how much of it earlier rounds used.
+        """
+        steps = copy.deepcopy(list(snapshot.get("steps") or []))
+        if not 0 <= round_start <= len(steps):
+            raise ValueError(f"round_start {round_start} is outside the {len(steps)} steps")
         self.data = {k: v for k, v in snapshot.items() if k != "steps"}
-        self.steps = copy.deepcopy(list(snapshot.get("steps") or []))
+        self.steps = steps
         self.last_event_id = last_event_id
+        self._arguments = {}
+        self._round_start = round_start
+        self._usage_before_round = None
 
     # --- event handlers ---
+
+    def feed_interaction(self, interaction: Interaction | dict[str, Any]) -> None:
+        """Fold a whole interaction (a create or get answer) into the current round, as the
+        events of its stream would: see `interaction_events`."""
+        for event in interaction_events(interaction):
+            self.feed(event)
 
     def feed(self, event: StreamEvent) -> None:
         if event.event_id is not None:
@@ -58,9 +95,7 @@ class Accumulator:
     def _on_interaction_created(self, raw: dict[str, Any]) -> None:
         interaction = raw.get("interaction") or {}
         if self.data.get("status") == CONTINUE_STATUS:
-            # A new hop of an automatically continued answer: its indices start at 0 again.
-            self._offset = len(self.steps)
-            self._usage_before_hop = self.data.get("usage")
+            self.begin_round()  # a new hop of an automatically continued answer
         self._merge_interaction(interaction)
 
     def _on_interaction_status_update(self, raw: dict[str, Any]) -> None:
@@ -75,7 +110,7 @@ class Accumulator:
         index = raw.get("index")
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < _MAX_STEPS:
             return None
-        position = self._offset + index
+        position = self.position(index)
         while len(self.steps) <= position:
             self.steps.append({})
         return position
@@ -106,8 +141,8 @@ class Accumulator:
     def _on_interaction_completed(self, raw: dict[str, Any]) -> None:
         interaction = raw.get("interaction") or {}
         if interaction.get("steps"):
-            # The server's own list is authoritative for this hop.
-            self.steps[self._offset :] = copy.deepcopy(interaction["steps"])
+            # The server's own list is authoritative for this round.
+            self.steps[self._round_start :] = copy.deepcopy(interaction["steps"])
         self._merge_interaction(interaction)
         if "continuation_token" not in interaction:
             self.data.pop("continuation_token", None)
@@ -126,13 +161,13 @@ class Accumulator:
             if key == "usage":
                 self._set_usage(value)
             elif key in ("previous_interaction_id", "created") and key in self.data:
-                continue  # keep the first hop's
+                continue  # keep the first round's
             else:
                 self.data[key] = value
 
     def _set_usage(self, usage: dict[str, Any]) -> None:
-        # Per-event usage counts one hop; hops before it are added back.
-        self.data["usage"] = sum_usage(self._usage_before_hop, usage)
+        # Per-event usage counts one round (or hop); earlier ones are added back.
+        self.data["usage"] = sum_usage(self._usage_before_round, usage)
 
     def snapshot(self) -> dict[str, Any]:
         """The interaction so far as JSON, in the API's shape."""
@@ -194,6 +229,24 @@ def _content_list(step: dict[str, Any], key: str) -> list[dict[str, Any]]:
     if not all(isinstance(i, dict) for i in items):
         items[:] = [i for i in items if isinstance(i, dict)]
     return items
+
+
+def interaction_events(interaction: Interaction | dict[str, Any]) -> list[StreamEvent]:
+    """The events equivalent to a whole interaction: `interaction.created` with its fields,
+    then `interaction.completed` with all of it, so a fold starts a new hop where a stream
+    would and takes the steps as authoritative. A stored view's leading `user_input` steps
+    are left out: streams never replay them."""
+    if isinstance(interaction, Interaction):
+        interaction = interaction.model_dump(mode="json")
+    steps = list(interaction.get("steps") or [])
+    while steps and isinstance(steps[0], dict) and steps[0].get("type") == "user_input":
+        steps.pop(0)
+    head = {k: v for k, v in interaction.items() if k != "steps"}
+    whole = {**head, "steps": steps} if steps else head
+    return [
+        parse_event({"event_type": "interaction.created", "interaction": head}),
+        parse_event({"event_type": "interaction.completed", "interaction": whole}),
+    ]
 
 
 def accumulate(events: Iterable[StreamEvent]) -> Interaction:

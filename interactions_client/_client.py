@@ -1,7 +1,8 @@
-"""`Client` and `AsyncClient`: configuration, HTTP with retries, and the interactions resource.
+"""`Client` and `AsyncClient`: configuration and HTTP with retries.
 
-Configuration, headers, request building and response parsing live in shared bases; the sync
-and async twins only do I/O and keep their methods in the same order so drift shows in a diff.
+Configuration, headers and request building live in the shared base; the sync and async twins
+only do I/O and keep their methods in the same order so drift shows in a diff. The
+interactions resource they carry is in `_interactions.py`.
 """
 
 from __future__ import annotations
@@ -11,64 +12,21 @@ import os
 import platform
 import time
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any
 
 import httpx
-from typing_extensions import Unpack
 
-from . import _continuation
 from ._errors import MissingAPIKeyError, from_transport_error, make_status_error
-from ._request import (
-    NOT_GIVEN,
-    RequestSpec,
-    bool_param,
-    create_body,
-    parse_interaction,
-    parse_json,
-)
+from ._interactions import AsyncInteractions, CreateParams, Interactions
+from ._request import NOT_GIVEN, RequestSpec
 from ._retry import DEFAULT_MAX_RETRIES, retry_delay, should_retry_exception, should_retry_status
-from ._streaming import AsyncStream, Stream
 from ._version import API_REVISION, __version__
-from .types import Interaction
 from .types.interaction import TERMINAL_STATUSES
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1"
 # A short connect timeout; the read timeout bounds silence between stream events.
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
-RUNNING_STATUSES = frozenset({"queued", "in_progress"})
-
-
-class CreateParams(TypedDict, total=False):
-    """Keyword arguments of `interactions.create`; see the API reference for each field."""
-
-    model: str
-    agent: str
-    input: Any
-    previous_interaction_id: str
-    store: bool
-    stream: bool
-    background: bool
-    tools: Any
-    tool_choice: Any
-    response_format: Any
-    response_mime_type: str
-    response_modalities: list[str]
-    generation_config: Any
-    system_instruction: str
-    safety_settings: Any
-    service_tier: str
-    webhook_config: Any
-    environment: Any
-    agent_config: Any
-    continuation_token: str
-    cached_content: str
-    labels: dict[str, str]
-    # Client options, not sent as such.
-    automatic_continuation: bool | None
-    extra_body: Mapping[str, Any] | None
-    extra_headers: Mapping[str, str] | None
-    timeout: float | httpx.Timeout | None
 
 
 class _BaseClient:
@@ -122,230 +80,6 @@ class _BaseClient:
         if spec.timeout is not None:
             kwargs["timeout"] = spec.timeout
         return kwargs
-
-
-class _InteractionsBase:
-    """Request specs and result parsing for the interactions resource."""
-
-    @staticmethod
-    def _create_spec(body: dict[str, Any], params: CreateParams) -> RequestSpec:
-        return RequestSpec(
-            "POST",
-            "interactions",
-            json=body,
-            stream=bool(body.get("stream")),
-            # A create whose answer was lost may have created an interaction.
-            idempotent=False,
-            headers=dict(params.get("extra_headers") or {}),
-            timeout=params.get("timeout"),
-        )
-
-    @staticmethod
-    def _split(params: CreateParams) -> tuple[dict[str, Any], bool]:
-        options = {"automatic_continuation", "extra_body", "extra_headers", "timeout"}
-        fields = {k: v for k, v in params.items() if k not in options}
-        body = create_body(fields, params.get("extra_body"))
-        return body, _continuation.enabled(body, params.get("automatic_continuation"))
-
-    @staticmethod
-    def _get_spec(
-        interaction_id: str,
-        stream: bool,
-        last_event_id: str | None,
-        include_input: bool | None,
-        timeout: float | httpx.Timeout | None,
-    ) -> RequestSpec:
-        if last_event_id is not None and not stream:
-            raise ValueError("last_event_id needs stream=True")
-        params: dict[str, Any] = {}
-        if include_input is not None:
-            params["include_input"] = bool_param(include_input)
-        if last_event_id is not None:
-            params["last_event_id"] = last_event_id
-        params["stream"] = bool_param(stream)
-        return RequestSpec(
-            "GET",
-            f"interactions/{_id(interaction_id)}",
-            params=params,
-            stream=stream,
-            timeout=timeout,
-        )
-
-    @staticmethod
-    def _cancel_spec(interaction_id: str) -> RequestSpec:
-        return RequestSpec("POST", f"interactions/{_id(interaction_id)}/cancel")
-
-    @staticmethod
-    def _delete_spec(interaction_id: str) -> RequestSpec:
-        return RequestSpec("DELETE", f"interactions/{_id(interaction_id)}")
-
-    @staticmethod
-    def _merge(hops: list[Any], response: httpx.Response | None) -> Interaction:
-        interaction = parse_interaction(_continuation.merge_hops(hops), response)
-        if len(hops) > 1:
-            interaction._continuation_ids = [str(h.get("id")) for h in hops]
-        return interaction
-
-
-def _id(interaction_id: str) -> str:
-    if not interaction_id or "/" in interaction_id:
-        raise ValueError(f"not an interaction id: {interaction_id!r}")
-    return interaction_id
-
-
-def _next_poll(interval: float, max_interval: float) -> float:
-    return min(interval * 1.5, max_interval)
-
-
-class Interactions(_InteractionsBase):
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def create(self, **params: Unpack[CreateParams]) -> Any:
-        """Create an interaction: an `Interaction`, or a `Stream` of events with stream=True.
-
-        An answer that stops at `requires_continuation` is continued automatically (one
-        interaction, or one stream, with every hop) unless automatic_continuation=False.
-        """
-        body, auto = self._split(params)
-        response = self._client.send(self._create_spec(body, params))
-        if body.get("stream"):
-            return Stream(response, self._stream_hops(body, params) if auto else None)
-        hops = [parse_json(response)]
-        sent = body.get("continuation_token")
-        while auto and (following := _continuation.next_hop_body(body, hops[-1], sent)):
-            sent = following["continuation_token"]
-            hops.append(parse_json(self._client.send(self._create_spec(following, params))))
-        return self._merge(hops, response)
-
-    def _stream_hops(self, body: dict[str, Any], params: CreateParams) -> Any:
-        sent: list[str | None] = [body.get("continuation_token")]
-
-        def next_hop(final: dict[str, Any]) -> httpx.Response | None:
-            following = _continuation.next_hop_body(body, final, sent[-1])
-            if following is None:
-                return None
-            sent.append(following["continuation_token"])
-            return self._client.send(self._create_spec(following, params))
-
-        return next_hop
-
-    def get(
-        self,
-        id: str,
-        *,
-        stream: bool = False,
-        last_event_id: str | None = None,
-        include_input: bool | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Any:
-        """Fetch an interaction, or with stream=True re-attach to its events (after
-        `last_event_id` when given)."""
-        response = self._client.send(
-            self._get_spec(id, stream, last_event_id, include_input, timeout)
-        )
-        if stream:
-            return Stream(response)
-        return parse_interaction(parse_json(response), response)
-
-    def cancel(self, id: str) -> Interaction:
-        """Cancel a running background interaction."""
-        response = self._client.send(self._cancel_spec(id))
-        return parse_interaction(parse_json(response), response)
-
-    def delete(self, id: str) -> None:
-        self._client.send(self._delete_spec(id))
-
-    def wait(
-        self,
-        id: str,
-        *,
-        poll_interval: float = 1.0,
-        max_interval: float = 10.0,
-        timeout: float | None = None,
-    ) -> Interaction:
-        """Poll `get` with backoff until the interaction is no longer queued or running."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            interaction = self.get(id)
-            if interaction.status not in RUNNING_STATUSES:
-                return interaction  # type: ignore[no-any-return]
-            if deadline is not None and time.monotonic() + poll_interval > deadline:
-                raise TimeoutError(f"interaction {id} still {interaction.status} after {timeout}s")
-            time.sleep(poll_interval)
-            poll_interval = _next_poll(poll_interval, max_interval)
-
-
-class AsyncInteractions(_InteractionsBase):
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-
-    async def create(self, **params: Unpack[CreateParams]) -> Any:
-        """Awaitable twin of `Interactions.create`; returns an `AsyncStream` with stream=True."""
-        body, auto = self._split(params)
-        response = await self._client.send(self._create_spec(body, params))
-        if body.get("stream"):
-            return AsyncStream(response, self._stream_hops(body, params) if auto else None)
-        hops = [parse_json(response)]
-        sent = body.get("continuation_token")
-        while auto and (following := _continuation.next_hop_body(body, hops[-1], sent)):
-            sent = following["continuation_token"]
-            next_response = await self._client.send(self._create_spec(following, params))
-            hops.append(parse_json(next_response))
-        return self._merge(hops, response)
-
-    def _stream_hops(self, body: dict[str, Any], params: CreateParams) -> Any:
-        sent: list[str | None] = [body.get("continuation_token")]
-
-        async def next_hop(final: dict[str, Any]) -> httpx.Response | None:
-            following = _continuation.next_hop_body(body, final, sent[-1])
-            if following is None:
-                return None
-            sent.append(following["continuation_token"])
-            return await self._client.send(self._create_spec(following, params))
-
-        return next_hop
-
-    async def get(
-        self,
-        id: str,
-        *,
-        stream: bool = False,
-        last_event_id: str | None = None,
-        include_input: bool | None = None,
-        timeout: float | httpx.Timeout | None = None,  # noqa: ASYNC109 (SDK surface)
-    ) -> Any:
-        response = await self._client.send(
-            self._get_spec(id, stream, last_event_id, include_input, timeout)
-        )
-        if stream:
-            return AsyncStream(response)
-        return parse_interaction(parse_json(response), response)
-
-    async def cancel(self, id: str) -> Interaction:
-        response = await self._client.send(self._cancel_spec(id))
-        return parse_interaction(parse_json(response), response)
-
-    async def delete(self, id: str) -> None:
-        await self._client.send(self._delete_spec(id))
-
-    async def wait(
-        self,
-        id: str,
-        *,
-        poll_interval: float = 1.0,
-        max_interval: float = 10.0,
-        timeout: float | None = None,  # noqa: ASYNC109 (SDK surface)
-    ) -> Interaction:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            interaction = await self.get(id)
-            if interaction.status not in RUNNING_STATUSES:
-                return interaction  # type: ignore[no-any-return]
-            if deadline is not None and time.monotonic() + poll_interval > deadline:
-                raise TimeoutError(f"interaction {id} still {interaction.status} after {timeout}s")
-            await asyncio.sleep(poll_interval)
-            poll_interval = _next_poll(poll_interval, max_interval)
 
 
 class Client(_BaseClient):

@@ -1,9 +1,13 @@
 """Streams of typed events, sync and async, that always close their connection.
 
 A stream yields every event, `error` events included (as the SDK does). It folds what it
-yields into `.interaction`; `until_done()` reads to the end and returns the final interaction,
+yields into its accumulator (a fresh one, or the one given to go on with a multi-call
+turn) and `.interaction`; `until_done()` reads to the end and returns the final interaction,
 raising `StreamError` (with the partial interaction) if the stream carried an `error` event.
 When automatic continuation is on, the events of every hop come out of one stream.
+
+A success answer that is not `text/event-stream` is never read as an empty stream: a JSON
+interaction becomes the events that describe it, anything else is an error.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ._accumulate import Accumulator
+from ._accumulate import Accumulator, interaction_events
 from ._errors import APIResponseValidationError, StreamError, from_transport_error
+from ._request import parse_interaction
 from ._sse import ServerSentEvent, SSEDecoder
 from .types import Interaction, StreamEvent, parse_event
 
@@ -46,10 +51,39 @@ def decode_event(sse: ServerSentEvent) -> StreamEvent | None:
         raise APIResponseValidationError(f"malformed stream event: {exc}") from exc
 
 
+def is_event_stream(response: httpx.Response) -> bool:
+    return _media_type(response) == "text/event-stream"
+
+
+def _media_type(response: httpx.Response) -> str:
+    content_type = str(response.headers.get("content-type", ""))
+    return content_type.partition(";")[0].strip().lower()
+
+
+def resource_events(response: httpx.Response) -> list[StreamEvent]:
+    """The events a stream would have carried, from a read non-SSE answer to a streaming
+    request: it must be an interaction as JSON (see `interaction_events`), else
+    APIResponseValidationError."""
+    content_type = response.headers.get("content-type") or "no Content-Type"
+    expected = f"expected text/event-stream from {response.request.url}, got {content_type}"
+    if _media_type(response) != "application/json":
+        raise APIResponseValidationError(expected, response=response)
+    try:
+        data = response.json()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = None
+    if not (isinstance(data, dict) and isinstance(data.get("id"), str) and data.get("status")):
+        raise APIResponseValidationError(
+            f"{expected} that is not an interaction: {response.text[:200]!r}", response=response
+        )
+    parse_interaction(data, response)  # the same checks as a non-streamed answer
+    return interaction_events(data)
+
+
 class _StreamBase:
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, accumulator: Accumulator | None) -> None:
         self.response = response
-        self.accumulator = Accumulator()
+        self.accumulator = accumulator if accumulator is not None else Accumulator()
         self._final: dict[str, Any] | None = None
 
     @property
@@ -64,10 +98,12 @@ class _StreamBase:
 
     def _take(self, sse: ServerSentEvent) -> StreamEvent | None:
         event = decode_event(sse)
-        if event is not None:
-            self.accumulator.feed(event)
-            if event.event_type == "interaction.completed":
-                self._final = (event.model_dump(mode="json").get("interaction")) or {}
+        return None if event is None else self._fold(event)
+
+    def _fold(self, event: StreamEvent) -> StreamEvent:
+        self.accumulator.feed(event)
+        if event.event_type == "interaction.completed":
+            self._final = (event.model_dump(mode="json").get("interaction")) or {}
         return event
 
     def _result(self) -> Interaction:
@@ -79,8 +115,14 @@ class _StreamBase:
 class Stream(_StreamBase):
     """An iterator of `StreamEvent`s; use it in a `with` block or iterate it to the end."""
 
-    def __init__(self, response: httpx.Response, next_hop: NextHop | None = None) -> None:
-        super().__init__(response)
+    def __init__(
+        self,
+        response: httpx.Response,
+        next_hop: NextHop | None = None,
+        *,
+        accumulator: Accumulator | None = None,
+    ) -> None:
+        super().__init__(response, accumulator)
         self._next_hop = next_hop
         self._iterator = self._events()
 
@@ -116,16 +158,21 @@ class Stream(_StreamBase):
             self._final = None
             decoder = SSEDecoder()
             try:
-                for chunk in self.response.iter_bytes():
-                    for sse in decoder.feed(chunk):
+                if is_event_stream(self.response):
+                    for chunk in self.response.iter_bytes():
+                        for sse in decoder.feed(chunk):
+                            event = self._take(sse)
+                            if event is None:
+                                return
+                            yield event
+                    for sse in decoder.close():
                         event = self._take(sse)
-                        if event is None:
-                            return
-                        yield event
-                for sse in decoder.close():
-                    event = self._take(sse)
-                    if event is not None:
-                        yield event
+                        if event is not None:
+                            yield event
+                else:
+                    self.response.read()
+                    for event in resource_events(self.response):
+                        yield self._fold(event)
             except httpx.TransportError as exc:
                 raise from_transport_error(exc) from exc
             finally:
@@ -139,8 +186,14 @@ class Stream(_StreamBase):
 class AsyncStream(_StreamBase):
     """The async twin of `Stream`: `async for`, `async with`, `await until_done()`."""
 
-    def __init__(self, response: httpx.Response, next_hop: AsyncNextHop | None = None) -> None:
-        super().__init__(response)
+    def __init__(
+        self,
+        response: httpx.Response,
+        next_hop: AsyncNextHop | None = None,
+        *,
+        accumulator: Accumulator | None = None,
+    ) -> None:
+        super().__init__(response, accumulator)
         self._next_hop = next_hop
         self._iterator = self._events()
 
@@ -175,16 +228,21 @@ class AsyncStream(_StreamBase):
             self._final = None
             decoder = SSEDecoder()
             try:
-                async for chunk in self.response.aiter_bytes():
-                    for sse in decoder.feed(chunk):
+                if is_event_stream(self.response):
+                    async for chunk in self.response.aiter_bytes():
+                        for sse in decoder.feed(chunk):
+                            event = self._take(sse)
+                            if event is None:
+                                return
+                            yield event
+                    for sse in decoder.close():
                         event = self._take(sse)
-                        if event is None:
-                            return
-                        yield event
-                for sse in decoder.close():
-                    event = self._take(sse)
-                    if event is not None:
-                        yield event
+                        if event is not None:
+                            yield event
+                else:
+                    await self.response.aread()
+                    for event in resource_events(self.response):
+                        yield self._fold(event)
             except httpx.TransportError as exc:
                 raise from_transport_error(exc) from exc
             finally:

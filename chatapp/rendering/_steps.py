@@ -119,6 +119,15 @@ def _tool_call(step: dict[str, Any], kind: str) -> dict[str, Any]:
     return part
 
 
+def _json_value(text: str) -> Any:
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _tool_result(step: dict[str, Any], kind: str) -> dict[str, Any]:
     result = step.get("result")
     part: dict[str, Any] = {
@@ -143,8 +152,14 @@ def _tool_result(step: dict[str, Any], kind: str) -> dict[str, Any]:
     elif isinstance(result, str):
         part["output"] = clean_text(result)
     elif isinstance(result, list) and result and all(_is_content(r) for r in result):
-        part["output"] = "".join(clean_text(r.get("text")) for r in result if r["type"] == "text")
+        text = "".join(clean_text(r.get("text")) for r in result if r["type"] == "text")
         part["media"] = [_media(r) for r in result if r["type"] in _MEDIA]
+        # A tool's object goes back as JSON in a text block: show it as JSON again.
+        as_json = _json_value(text)
+        if isinstance(as_json, dict | list):
+            part["result_json"] = _pretty_json(as_json)
+        else:
+            part["output"] = text
     elif result is not None:
         part["result_json"] = _pretty_json(result)
     return part

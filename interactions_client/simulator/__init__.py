@@ -25,7 +25,9 @@ Behaviour
       ``generation_config.thinking_summaries == "auto"``.
     * Function tools → ``function_call`` + ``requires_action`` (arguments built from the
       parameter schema; strings get the last capitalized word of the prompt); function
-      results → an answer quoting them; unknown ``call_id`` → 400.
+      results → an answer quoting them, whichever of the SDK's forms ``result`` takes (a
+      string, an object, or a list of content blocks); any other ``result`` or an unknown
+      ``call_id`` → 400.
       ``tool_choice: "none"`` disables calls.
     * ``google_search`` → search call/result steps and ``url_citation`` annotations with
       UTF-8 byte offsets; ``url_context`` and ``code_execution`` → their call/result steps.

@@ -116,9 +116,35 @@ def _step(raw: JSON) -> JSON:
         _require(step, "id", str, "a string")
     elif kind.endswith("_result"):
         _require(step, "call_id", str, "a string")
-        if "result" not in step and kind == "function_result":
-            raise bad_request("function_result steps need a 'result'.")
+        if kind == "function_result":
+            _check_function_result(step)
     return step
+
+
+def _check_function_result(step: JSON) -> None:
+    """The SDK's three forms of ``result``: a string, an object, or a list of content blocks
+    (text, image, audio, video, document, function, or a type it does not know)."""
+    if "result" not in step:
+        raise bad_request("function_result steps need a 'result'.")
+    result = step["result"]
+    if isinstance(result, str | dict):
+        return
+    if not isinstance(result, list):
+        raise bad_request(
+            "Invalid function_result 'result': expected a string, an object or a list of "
+            "content blocks."
+        )
+    for item in result:
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise bad_request(
+                "Invalid function_result 'result' item: expected an object with a 'type'."
+            )
+        if item["type"] in CONTENT_TYPES:
+            _content(item)
+        elif item["type"] == "function":
+            for key in ("name", "description"):
+                if key in item and not isinstance(item[key], str):
+                    raise bad_request(f"Invalid function item: '{key}' must be a string.")
 
 
 def _is_step(item: object) -> bool:
@@ -185,15 +211,23 @@ def result_text(result: object) -> str:
     """Render a function/tool result (object, string or content list) as one line."""
     if isinstance(result, str):
         return result
-    if isinstance(result, list) and all(isinstance(i, dict) for i in result):
-        parts = []
-        for item in result:
-            if item.get("type") == "text" and isinstance(item.get("text"), str):
-                parts.append(item["text"])
-            else:
-                parts.append(f"[{describe_media(item)}]")
-        return " ".join(parts)
+    if isinstance(result, list) and result and all(isinstance(i, dict) for i in result):
+        return " ".join(_result_item_text(item) for item in result)
+    if result == []:
+        return "(nothing)"
     return json.dumps(result, ensure_ascii=False, sort_keys=True)
+
+
+def _result_item_text(item: JSON) -> str:
+    kind = item.get("type")
+    if kind == "text" and isinstance(item.get("text"), str):
+        return str(item["text"])
+    if kind in CONTENT_TYPES:
+        return f"[{describe_media(item)}]"
+    if kind == "function":
+        name = item.get("name")
+        return f"[function `{name}`]" if isinstance(name, str) else "[function]"
+    return f"[{kind} item]" if isinstance(kind, str) else "[item]"
 
 
 def step_tokens(step: JSON) -> int:

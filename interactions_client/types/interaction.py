@@ -79,7 +79,8 @@ class Interaction(WireModel):
 
     @property
     def continuation_ids(self) -> list[str]:
-        """Ids of every hop when automatic continuation chained several interactions."""
+        """Ids of every interaction folded into this one, when there are several: the hops
+        automatic continuation chained, or the calls of a turn folded with `begin_round`."""
         return list(self._continuation_ids)
 
     @property

@@ -422,3 +422,50 @@ async def test_a_stream_that_ends_without_a_final_status_is_not_called_complete(
     final = await sock.until_final()
     assert final["turn"]["status"] == "failed"
     assert final["turn"]["error"]["code"] == "interrupted" and final["turn"]["error"]["retryable"]
+
+
+async def test_a_message_reaches_the_upstream_within_three_database_hops(
+    connect: Any, alice: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Turn set-up queues behind the one database thread: keep its hops few (at most 3)."""
+    from asgiref.sync import SyncToAsync
+
+    sock = await connect(alice)
+    created = await start_chat(sock, "first message")
+    await sock.until_final()
+    hops: list[str] = []
+    at_request: list[int] = []
+    executor = SyncToAsync.single_thread_executor  # the one database thread
+    original_submit = executor.submit
+    original_client = relay.client
+
+    def counting_submit(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        # Names only: the repr of a queryset argument would run its query here.
+        target = getattr(args[-1], "func", None) if args else None
+        hops.append(getattr(target, "__qualname__", type(fn).__name__))
+        return original_submit(fn, *args, **kwargs)
+
+    class Recording:
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        async def create(self, **params: Any) -> Any:
+            at_request.append(len(hops))
+            return await self.real.create(**params)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+    def recording_client(key: int = 0) -> Any:
+        real = original_client(key)
+        return type("C", (), {"interactions": Recording(real.interactions)})()
+
+    monkeypatch.setattr(executor, "submit", counting_submit)
+    monkeypatch.setattr(relay, "client", recording_client)
+    turn = created["turn"]
+    await sock.send(
+        {"type": "send", "conversation": turn["conversation"], "parent": turn["id"], "text": "more"}
+    )
+    await sock.until_final()
+    assert hops, "the count sees the database thread"
+    assert at_request and at_request[0] <= 3, f"hops before the request: {hops[: at_request[0]]}"

@@ -320,12 +320,13 @@ async def test_run_tool_result_not_json_becomes_a_string(team_tools: Any) -> Non
 CALL = {"type": "function_call", "id": "call_1", "name": "calculator", "arguments": {}}
 
 
-def test_function_result_step_keeps_objects() -> None:
+def test_function_result_step_sends_objects_as_json_in_a_text_block() -> None:
+    # The documented form (the quickstart's): a list of content blocks.
     assert function_result_step(CALL, {"result": 3}, False) == {
         "type": "function_result",
         "call_id": "call_1",
         "name": "calculator",
-        "result": {"result": 3},
+        "result": [{"type": "text", "text": '{"result": 3}'}],
     }
 
 
@@ -334,12 +335,13 @@ def test_function_result_step_keeps_objects() -> None:
     [("plain text", "plain text"), (["a", "b"], '["a", "b"]'), (3.5, "3.5"), (None, "null")],
 )
 def test_function_result_step_sends_the_rest_as_text(result: Any, sent: str) -> None:
-    assert function_result_step(CALL, result, False)["result"] == sent
+    assert function_result_step(CALL, result, False)["result"] == [{"type": "text", "text": sent}]
 
 
 def test_function_result_step_error() -> None:
     step = function_result_step(CALL, "ValueError: nope", True)
-    assert step["is_error"] is True and step["result"] == "ValueError: nope"
+    assert step["is_error"] is True
+    assert step["result"] == [{"type": "text", "text": "ValueError: nope"}]
 
 
 def test_literal_and_optional_list_schema() -> None:

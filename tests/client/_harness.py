@@ -14,6 +14,57 @@ from interactions_client import AsyncClient, Client
 Handler = Callable[[httpx.Request], httpx.Response]
 BASE = "https://api.test"
 
+COMPLETED = {
+    "id": "v1_done",
+    "status": "completed",
+    "steps": [{"type": "model_output", "content": [{"type": "text", "text": "Hello!"}]}],
+    "usage": {"total_tokens": 3},
+}
+STREAM_EVENTS = [
+    {
+        "event_type": "interaction.created",
+        "interaction": {"id": "v1_s", "status": "in_progress"},
+        "event_id": "evt_1",
+    },
+    {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}, "event_id": "evt_2"},
+    {
+        "event_type": "step.delta",
+        "index": 0,
+        "delta": {"type": "text", "text": "Hel"},
+        "event_id": "evt_3",
+    },
+    {
+        "event_type": "step.delta",
+        "index": 0,
+        "delta": {"type": "text", "text": "lo!"},
+        "event_id": "evt_4",
+    },
+    {"event_type": "step.stop", "index": 0, "event_id": "evt_5"},
+    {
+        "event_type": "interaction.completed",
+        "interaction": {"id": "v1_s", "status": "completed", "usage": {"total_tokens": 3}},
+        "event_id": "evt_6",
+    },
+]
+
+
+class Recorder:
+    """A handler answering from a list of responses (or callables), recording requests."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(request) if callable(answer) else answer
+
+    def body(self, i: int = -1) -> dict[str, Any]:
+        return json.loads(self.requests[i].content)
+
 
 def sse(*payloads: dict[str, Any]) -> bytes:
     return b"".join(

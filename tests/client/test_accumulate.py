@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-from interactions_client import Accumulator, accumulate
+import copy
+from typing import Any
+
+import pytest
+
+from interactions_client import Accumulator, Interaction, accumulate
 from interactions_client.types import parse_event
 
 
-def events(*payloads: dict) -> list:
-    return [parse_event({**p, "event_id": f"evt_{i}"}) for i, p in enumerate(payloads)]
+def events(*payloads: dict, prefix: str = "evt") -> list:
+    return [parse_event({**p, "event_id": f"{prefix}_{i}"}) for i, p in enumerate(payloads)]
 
 
 def start(index: int, step: dict) -> dict:
@@ -220,3 +225,229 @@ def test_steps_in_the_completed_event_are_authoritative() -> None:
         )
     )
     assert [s.model_dump() for s in result.steps] == final_steps
+
+
+# --- multi-call turns: one fold, a round per call ---
+
+CALL_STEP = {"type": "function_call", "id": "call_1", "name": "get_weather", "arguments": {}}
+RESULT_STEP = {
+    "type": "function_result",
+    "call_id": "call_1",
+    "name": "get_weather",
+    "result": [{"type": "text", "text": '{"temp": 22}'}],
+}
+
+
+def tool_round() -> list:
+    return events(
+        {
+            "event_type": "interaction.created",
+            "interaction": {
+                "id": "v1_r1",
+                "status": "in_progress",
+                "created": "2026-06-09T12:00:00Z",
+                "previous_interaction_id": "v1_earlier",
+            },
+        },
+        start(0, {"type": "thought", "signature": "c2ln"}),
+        stop(0),
+        start(1, CALL_STEP),
+        delta(1, {"type": "arguments_delta", "arguments": '{"city": "Rome"}'}),
+        stop(1),
+        {
+            "event_type": "interaction.completed",
+            "interaction": {
+                "id": "v1_r1",
+                "status": "requires_action",
+                "usage": {
+                    "total_tokens": 10,
+                    "total_input_tokens": 6,
+                    "input_tokens_by_modality": [{"modality": "text", "tokens": 6}],
+                },
+            },
+        },
+        prefix="r1",
+    )
+
+
+def answer_round(final_steps: list | None = None) -> list:
+    completed: dict = {
+        "id": "v1_r2",
+        "status": "completed",
+        "usage": {
+            "total_tokens": 7,
+            "total_input_tokens": 5,
+            "input_tokens_by_modality": [{"modality": "text", "tokens": 5}],
+        },
+    }
+    if final_steps is not None:
+        completed["steps"] = final_steps
+    return events(
+        {
+            "event_type": "interaction.created",
+            "interaction": {
+                "id": "v1_r2",
+                "status": "in_progress",
+                "created": "2026-06-09T12:00:09Z",
+                "previous_interaction_id": "v1_r1",
+            },
+        },
+        start(0, {"type": "model_output"}),
+        delta(0, {"type": "text", "text": "22 degrees."}),
+        stop(0),
+        {"event_type": "interaction.completed", "interaction": completed},
+        prefix="r2",
+    )
+
+
+ROUND1_STEPS = [
+    {"type": "thought", "signature": "c2ln"},
+    {**CALL_STEP, "arguments": {"city": "Rome"}},
+]
+ROUND2_STEPS = [{"type": "model_output", "content": [{"type": "text", "text": "22 degrees."}]}]
+
+
+def test_a_tool_round_and_its_answer_fold_into_one_turn() -> None:
+    acc = Accumulator()
+    for event in tool_round():
+        acc.feed(event)
+    results = [copy.deepcopy(RESULT_STEP)]
+    acc.begin_round(results)
+    results[0]["result"] = "changed afterwards"  # the fold keeps its own copy
+    assert acc.position(0) == 3
+    for event in answer_round():
+        acc.feed(event)
+
+    assert acc.steps == ROUND1_STEPS + [RESULT_STEP] + ROUND2_STEPS
+    snapshot = acc.snapshot()
+    assert snapshot["usage"] == {
+        "total_tokens": 17,
+        "total_input_tokens": 11,
+        "input_tokens_by_modality": [{"modality": "text", "tokens": 11}],
+    }
+    assert snapshot["id"] == "v1_r2" and snapshot["status"] == "completed"
+    assert snapshot["created"] == "2026-06-09T12:00:00Z"
+    assert snapshot["previous_interaction_id"] == "v1_earlier"
+    assert acc.hop_ids == ["v1_r1", "v1_r2"]
+    assert acc.last_event_id == "r2_4"
+    assert acc.interaction.output_text == "22 degrees."
+
+
+def test_usage_mid_round_counts_the_rounds_before_it() -> None:
+    acc = Accumulator()
+    for event in tool_round():
+        acc.feed(event)
+    acc.begin_round([RESULT_STEP])
+    acc.feed(
+        parse_event(
+            {
+                "event_type": "interaction.status_update",
+                "interaction_id": "v1_r2",
+                "status": "in_progress",
+                "usage": {"total_tokens": 2},
+            }
+        )
+    )
+    assert acc.snapshot()["usage"]["total_tokens"] == 12
+    assert acc.snapshot()["status"] == "in_progress"
+
+
+def test_a_rounds_own_step_list_replaces_only_that_round() -> None:
+    final = [{"type": "model_output", "content": [{"type": "text", "text": "Final."}]}]
+    acc = Accumulator()
+    for event in tool_round():
+        acc.feed(event)
+    acc.begin_round([RESULT_STEP])
+    for event in answer_round(final_steps=final):
+        acc.feed(event)
+    assert acc.steps == ROUND1_STEPS + [RESULT_STEP] + final
+
+
+def test_a_round_without_steps_to_add_starts_after_everything_so_far() -> None:
+    acc = Accumulator()
+    for event in tool_round():
+        acc.feed(event)
+    acc.begin_round()
+    assert acc.round_start == 2 and acc.position(1) == 3
+    for event in answer_round():
+        acc.feed(event)
+    assert acc.steps == ROUND1_STEPS + ROUND2_STEPS
+
+
+def test_continuation_hops_use_the_same_round_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list] = []
+    original = Accumulator.begin_round
+
+    def spy(self: Accumulator, steps: Any = ()) -> None:
+        calls.append(list(steps))
+        original(self, steps)
+
+    monkeypatch.setattr(Accumulator, "begin_round", spy)
+    hop1 = events(
+        {
+            "event_type": "interaction.created",
+            "interaction": {"id": "v1_h1", "status": "in_progress"},
+        },
+        start(0, {"type": "model_output"}),
+        delta(0, {"type": "text", "text": "a"}),
+        {
+            "event_type": "interaction.completed",
+            "interaction": {"id": "v1_h1", "status": "requires_continuation"},
+        },
+    )
+    hop2 = events(
+        {
+            "event_type": "interaction.created",
+            "interaction": {"id": "v1_h2", "status": "in_progress"},
+        },
+        start(0, {"type": "model_output"}),
+        delta(0, {"type": "text", "text": "b"}),
+    )
+    acc = Accumulator()
+    for event in hop1 + hop2:
+        acc.feed(event)
+    assert calls == [[]]
+    assert acc.round_start == 1 and acc.interaction.output_text == "ab"
+
+
+def test_restore_goes_on_inside_a_later_round() -> None:
+    saved = Accumulator()
+    for event in tool_round():
+        saved.feed(event)
+    saved.begin_round([RESULT_STEP])
+    first_events = answer_round()
+    for event in first_events[:2]:
+        saved.feed(event)
+    snapshot, cursor, round_start = saved.snapshot(), saved.last_event_id, saved.round_start
+
+    acc = Accumulator()
+    acc.restore(snapshot, cursor, round_start=round_start)
+    for event in first_events[2:]:
+        acc.feed(event)
+    assert acc.steps == ROUND1_STEPS + [RESULT_STEP] + ROUND2_STEPS
+    assert acc.last_event_id == "r2_4"
+    with pytest.raises(ValueError):
+        Accumulator().restore(snapshot, cursor, round_start=len(acc.steps) + 1)
+
+
+def test_a_whole_interaction_folds_into_the_current_round() -> None:
+    acc = Accumulator()
+    for event in tool_round():
+        acc.feed(event)
+    acc.begin_round([RESULT_STEP])
+    # A background call: first its answer to create (queued, no steps yet) ...
+    acc.feed_interaction({"id": "v1_r2", "status": "queued", "created": "2026-06-09T12:00:09Z"})
+    assert acc.steps == ROUND1_STEPS + [RESULT_STEP] and acc.snapshot()["status"] == "queued"
+    # ... then the stored view polled when it is done, which starts with the user's input.
+    stored = {
+        "id": "v1_r2",
+        "status": "completed",
+        "steps": [{"type": "user_input", "content": [{"type": "text", "text": "hi"}]}]
+        + ROUND2_STEPS,
+        "usage": {"total_tokens": 7},
+    }
+    acc.feed_interaction(Interaction.model_validate(stored))
+    assert acc.steps == ROUND1_STEPS + [RESULT_STEP] + ROUND2_STEPS
+    assert acc.snapshot()["usage"]["total_tokens"] == 17
+    assert acc.snapshot()["created"] == "2026-06-09T12:00:00Z"
+    assert acc.hop_ids == ["v1_r1", "v1_r2"]

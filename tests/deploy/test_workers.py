@@ -14,7 +14,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from .conftest import Cluster
 
 
-
 @contextlib.asynccontextmanager
 async def _explain(tab: Tab, timeout: float) -> Any:
     """A timeout that says which frames did arrive."""

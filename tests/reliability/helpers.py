@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatapp import relay
 from chatapp.models import Conversation, Turn
 
 
@@ -13,9 +12,7 @@ def is_type(kind: str) -> Any:
 
 
 def is_final(turn_id: int) -> Any:
-    return lambda f: (
-        f["type"] == "turn" and f.get("final") and f["turn"]["id"] == turn_id
-    )
+    return lambda f: f["type"] == "turn" and f.get("final") and f["turn"]["id"] == turn_id
 
 
 def text_of(turn: Turn) -> str:

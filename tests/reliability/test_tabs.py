@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chatapp import relay, workers
+from chatapp import workers
 from chatapp.models import Turn
 
 from .helpers import active_turns, conversation, covered, creates, is_final, is_type, text_of
