@@ -35,8 +35,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from .models import Conversation, Turn
-from .payloads import conversation_payload, render_step, turn_payload
-from .rendering import render_steps
+from .payloads import block_start, conversation_payload, render_step, step_view, turn_payload
 
 # A final frame: nothing of that run comes after it.
 FINAL = float("inf")
@@ -159,7 +158,17 @@ def status_frame(conversation: int, turn: int, seq: int, status: str) -> Frame:
     return Frame(conversation, "status", body, turn=turn, seq=seq)
 
 
-def delta_frame(conversation: int, turn: int, seq: int, index: int, kind: str, text: str) -> Frame:
+def delta_frame(
+    conversation: int,
+    turn: int,
+    seq: int,
+    steps: list[dict[str, Any]],
+    index: int,
+    kind: str,
+    text: str,
+) -> Frame:
+    """Text streamed into step `index` (of `steps`, the turn so far): shown in its block."""
+    index = block_start(steps, index)
     body = {
         "type": "delta",
         "turn": turn,
@@ -170,10 +179,15 @@ def delta_frame(conversation: int, turn: int, seq: int, index: int, kind: str, t
     return Frame(conversation, "delta", body, turn=turn, seq=seq, key=f"{index}:{kind}")
 
 
-def step_frame(conversation: int, turn: int, seq: int, index: int, step: dict[str, Any]) -> Frame:
+def step_frame(
+    conversation: int, turn: int, seq: int, steps: list[dict[str, Any]], index: int
+) -> Frame:
+    """Step `index` finished: its block's HTML (`steps` is a copy the frame keeps)."""
+    block = block_start(steps, index)
+
     def make() -> dict[str, Any]:
-        view = {"index": index, "type": step.get("type"), "parts": render_steps([step])}
-        return {"type": "step", "turn": turn, "seq": seq, "index": index, "html": render_step(view)}
+        html = render_step(step_view(steps, block))
+        return {"type": "step", "turn": turn, "seq": seq, "index": block, "html": html}
 
     return Frame(conversation, "step", _rendered(make), turn=turn, seq=seq)
 

@@ -338,9 +338,10 @@ class Generation:
         if self.first_delta_at is None:
             self.first_delta_at = time.monotonic()
             metrics.FIRST_DELTA_SECONDS.observe(self.first_delta_at - self.started)
-        self._publish(
-            frames.delta_frame(self.conversation_id, self.turn_id, self.seq, index, kind, text)
+        frame = frames.delta_frame(
+            self.conversation_id, self.turn_id, self.seq, self.acc.steps, index, kind, text
         )
+        self._publish(frame)
 
     async def _on_step_stop(self, index: int) -> None:
         if index < len(self.acc.steps):
@@ -359,8 +360,8 @@ class Generation:
         if index >= len(self.acc.steps):
             return
         self.seq += 1
-        step = copy.deepcopy(self.acc.steps[index])
-        self._publish(frames.step_frame(self.conversation_id, self.turn_id, self.seq, index, step))
+        steps = copy.deepcopy(self.acc.steps)  # it renders in a thread while the fold goes on
+        self._publish(frames.step_frame(self.conversation_id, self.turn_id, self.seq, steps, index))
 
     def _pending_calls(self) -> list[dict[str, Any]]:
         steps = self.acc.steps

@@ -181,8 +181,11 @@ function liveStep(turnEl, index, kind) {
   const steps = turnEl.querySelector(".steps");
   let step = steps.querySelector(`:scope > [data-step="${index}"]`);
   if (step && !step.querySelector(".live-text")) {
-    step.remove(); // a finished rendering of an earlier run of this turn
-    step = null;
+    // The block's first part is rendered, and the answer goes on (a continuation call):
+    // the new text streams below it until the whole block is rendered again.
+    const text = document.createElement("div");
+    text.className = "live-text";
+    step.append(text);
   }
   if (!step) {
     step = document.createElement("div");

@@ -284,3 +284,29 @@ async def test_attachments_go_upstream_as_data_and_urls_as_uris(
         }
     )
     assert (await sock.until(lambda f: f["type"] == "error"))["code"] == "attachment"
+
+
+async def test_an_agent_stream_without_its_environment_learns_it_once_at_the_end(
+    connect: Any, alice: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interactions_client.simulator import engine
+
+    original = engine.Engine._final_head
+
+    def without_environment(self: Any, record: Any) -> Any:
+        head = original(self, record)
+        head.pop("environment_id", None)  # as some transcripts of the real API do
+        return head
+
+    monkeypatch.setattr(engine.Engine, "_final_head", without_environment)
+    conv = await conversation(alice, model="antigravity-preview-05-2026")
+    sock = await connect(alice)
+    first = await start_chat(sock, "Write fibonacci.py and run it", conv.pk)
+    await sock.until_final()
+    await conv.arefresh_from_db()
+    assert conv.environment_id.startswith("env_"), "fetched from the interaction at the end"
+    gets = [r for r in upstream.app.requests if r["method"] == "GET"]
+    assert len(gets) == 1
+    await start_chat(sock, "Now print it again", conv.pk, first["turn"]["id"])
+    await sock.until_final()
+    assert creates(upstream)[1]["environment"] == conv.environment_id

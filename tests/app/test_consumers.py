@@ -469,3 +469,21 @@ async def test_a_message_reaches_the_upstream_within_three_database_hops(
     await sock.until_final()
     assert hops, "the count sees the database thread"
     assert at_request and at_request[0] <= 3, f"hops before the request: {hops[: at_request[0]]}"
+
+
+async def test_an_answer_continued_over_several_calls_streams_as_one_block(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    sock = await connect(alice)
+    created = await start_chat(sock, "[[sim:long]] the history of tea")
+    final = await sock.until_final()
+    turn = await Turn.objects.aget(pk=created["turn"]["id"])
+    outputs = [i for i, s in enumerate(turn.steps) if s["type"] == "model_output"]
+    assert len(outputs) >= 3, "the simulator answered in several hops"
+    deltas = [f for f in sock.frames if f["type"] == "delta" and f["delta"]["type"] == "text"]
+    steps = [f for f in sock.frames if f["type"] == "step"]
+    assert {f["index"] for f in deltas} == {outputs[0]}
+    assert {f["index"] for f in steps if f["index"] >= outputs[0]} == {outputs[0]}
+    assert "".join(f["delta"]["text"] for f in deltas) == text_of(turn)
+    blocks = [v for v in final["turn"]["steps"] if v["type"] == "model_output"]
+    assert len(blocks) == 1 and final["turn"]["html"].count('class="step"') == 2

@@ -41,7 +41,7 @@ def turn_frame(seq: int, flags: str, body: Any = None) -> Frame:
 
 
 def delta(seq: int, text: str, index: int = 0) -> Frame:
-    return delta_frame(CONV, TURN, seq, index, "text", text)
+    return delta_frame(CONV, TURN, seq, [], index, "text", text)
 
 
 @pytest.fixture
