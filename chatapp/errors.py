@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from interactions_client import (
+    Accumulator,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -14,6 +15,30 @@ from interactions_client import (
     PermissionDeniedError,
     RateLimitError,
 )
+
+# Upstream statuses that end a turn, and what the turn shows.
+TURN_STATUS = {
+    "completed": "completed",
+    "incomplete": "incomplete",
+    "requires_action": "requires_action",
+    "failed": "failed",
+    "cancelled": "stopped",
+    "budget_exceeded": "incomplete",
+}
+
+
+def outcome(acc: Accumulator) -> tuple[str, dict[str, Any] | None]:
+    """How a turn ends after its last call: its status, and the error it shows if any."""
+    upstream_status = str(acc.data.get("status"))
+    status = TURN_STATUS.get(upstream_status, "failed")
+    if acc.error is not None:
+        return "failed", error("stream", f"Gemini stopped with an error: {acc.error.message}")
+    if upstream_status not in TURN_STATUS:
+        # The stream ended without a final status: the answer was cut off, not done.
+        return status, error("interrupted", "The answer was interrupted before it finished.")
+    if status == "failed":
+        return status, error("failed", upstream_failure(acc.data))
+    return status, None
 
 
 class Unrecoverable(InteractionsError):

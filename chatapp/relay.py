@@ -14,7 +14,6 @@ import asyncio
 import copy
 import logging
 import time
-import weakref
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -23,15 +22,15 @@ from django.utils import timezone
 
 from interactions_client import (
     Accumulator,
-    AsyncClient,
     InteractionsError,
     NotFoundError,
     StreamEvent,
 )
 
-from . import delivery, frames, metrics, upstream, workers
-from .errors import TooManyRounds, Unrecoverable, describe, error, error_label, upstream_failure
+from . import delivery, frames, metrics, turns, upstream, workers
+from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import build_request, continuation_request, is_agent
+from .logs import log_generation
 from .media import save_generated
 from .models import Conversation, Turn
 from .rendering import plain_text
@@ -40,31 +39,7 @@ from .turns import Started
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
-# Deltas worth showing while they stream; the rest appear when their step finishes.
-LIVE_DELTAS = frozenset({"text", "thought_summary"})
-# Upstream statuses that end a turn, and what the turn shows.
-TURN_STATUS = {
-    "completed": Turn.Status.COMPLETED,
-    "incomplete": Turn.Status.INCOMPLETE,
-    "requires_action": Turn.Status.REQUIRES_ACTION,
-    "failed": Turn.Status.FAILED,
-    "cancelled": Turn.Status.STOPPED,
-    "budget_exceeded": Turn.Status.INCOMPLETE,
-}
 RUNNING = frozenset({"queued", "in_progress"})
-
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncClient]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def client(key: int = 0) -> AsyncClient:
-    """An upstream client of this event loop; turns are spread over several small pools."""
-    loop = asyncio.get_running_loop()
-    if loop not in _clients:
-        _clients[loop] = upstream.make_clients()
-    pool = _clients[loop]
-    return pool[key % len(pool)]
 
 
 def start(started: Started) -> Generation:
@@ -99,12 +74,9 @@ class Generation:
         self.task: asyncio.Task[None] | None = None
         self.started = time.monotonic()
         self.first_delta_at: float | None = None
-        self._writes: asyncio.Task[None] | None = None
+        self.writes = turns.Writes(turn.pk)
 
     # --- frames ---
-
-    def _publish(self, frame: frames.Frame) -> None:
-        delivery.publish(frame)
 
     def snapshot(self) -> frames.Frame:
         """Everything so far at the current seq, for one socket that subscribes mid-stream."""
@@ -132,18 +104,7 @@ class Generation:
                 await self._reattach()
             else:
                 await self._generate()
-            upstream_status = str(self.acc.data.get("status"))
-            status = TURN_STATUS.get(upstream_status, Turn.Status.FAILED)
-            if self.acc.error is not None:
-                status = Turn.Status.FAILED
-                error_info = error(
-                    "stream", f"Gemini stopped with an error: {self.acc.error.message}"
-                )
-            elif upstream_status not in TURN_STATUS:
-                # The stream ended without a final status: the answer was cut off, not done.
-                error_info = error("interrupted", "The answer was interrupted before it finished.")
-            elif status == Turn.Status.FAILED:
-                error_info = error("failed", upstream_failure(self.acc.data))
+            status, error_info = outcome(self.acc)
         except asyncio.CancelledError:
             status = Turn.Status.STOPPED
             await self._cancel_background()
@@ -161,10 +122,10 @@ class Generation:
     async def _generate(self) -> None:
         started = self.started_turn
         assert started is not None
-        self._publish(self._turn_frame("reset"))
+        delivery.publish(self._turn_frame("reset"))
         self.seq += 1
         self.turn.status = Turn.Status.IN_PROGRESS
-        self._publish(
+        delivery.publish(
             frames.status_frame(self.conversation_id, self.turn_id, self.seq, "in_progress")
         )
         request = started.request
@@ -218,7 +179,7 @@ class Generation:
             await self._call(request)
 
     async def _call(self, request: dict[str, Any]) -> None:
-        api = client(self.turn_id).interactions
+        api = upstream.client(self.turn_id).interactions
         if request.get("background"):
             await self._background(request)
         else:
@@ -226,10 +187,10 @@ class Generation:
 
     async def _background(self, request: dict[str, Any]) -> None:
         """Start a background interaction, then follow its stream, or poll until it is done."""
-        api = client(self.turn_id).interactions
+        api = upstream.client(self.turn_id).interactions
         started = await api.create(**request)
         self.acc.feed_interaction(started)
-        self._save(interaction_id=started.id or "")
+        self.writes.save(interaction_id=started.id or "")
         if started.status not in RUNNING or not started.id:
             return
         try:
@@ -253,14 +214,16 @@ class Generation:
             and self.turn.conversation.background
         ):
             try:
-                await asyncio.shield(client(self.turn_id).interactions.cancel(interaction_id))
+                await asyncio.shield(
+                    upstream.client(self.turn_id).interactions.cancel(interaction_id)
+                )
             except InteractionsError:
                 pass
 
     async def _reattach(self) -> None:
         """Recovery after a dead worker: re-attach to the upstream stream, else fetch it whole."""
         turn = self.turn
-        self.siblings = await _siblings(turn)
+        self.siblings = await sync_to_async(turns.siblings)(turn)
         # The last call of the turn starts after its last tool results (its round).
         last_round = max(
             (i + 1 for i, s in enumerate(turn.steps) if s.get("type") == "function_result"),
@@ -270,11 +233,11 @@ class Generation:
         kept = turn.steps if cursor else turn.steps[:last_round]
         self.acc.restore({"id": turn.interaction_id, "steps": kept}, cursor, round_start=last_round)
         # Tabs had the dead worker's frames: this run starts again from this snapshot.
-        self._publish(self._turn_frame("reset"))
+        delivery.publish(self._turn_frame("reset"))
         if not (turn.interaction_id and turn.stored):
             raise Unrecoverable
-        self._save(worker=await workers.channel())
-        api = client(self.turn_id).interactions
+        self.writes.save(worker=await workers.channel())
+        api = upstream.client(self.turn_id).interactions
         try:
             stream = await api.get(
                 turn.interaction_id, stream=True, last_event_id=cursor, accumulator=self.acc
@@ -297,7 +260,7 @@ class Generation:
         if not is_agent(conversation) or self.acc.data.get("environment_id") or not interaction_id:
             return
         try:
-            interaction = await client(self.turn_id).interactions.get(interaction_id)
+            interaction = await upstream.client(self.turn_id).interactions.get(interaction_id)
         except InteractionsError as exc:
             log.info("turn %s: environment of %s unknown (%r)", self.turn_id, interaction_id, exc)
             return
@@ -316,7 +279,7 @@ class Generation:
     def _on_event(self, event: StreamEvent) -> None:
         kind = event.event_type
         if kind == "interaction.created" and event.interaction and event.interaction.id:
-            self._save(interaction_id=event.interaction.id, status=Turn.Status.IN_PROGRESS)
+            self.writes.save(interaction_id=event.interaction.id, status=Turn.Status.IN_PROGRESS)
         elif kind == "step.start" and event.index is not None:
             self.open_steps.add(self.acc.position(event.index))
         elif kind == "step.delta" and event.index is not None and event.delta is not None:
@@ -341,7 +304,7 @@ class Generation:
         frame = frames.delta_frame(
             self.conversation_id, self.turn_id, self.seq, self.acc.steps, index, kind, text
         )
-        self._publish(frame)
+        delivery.publish(frame)
 
     async def _on_step_stop(self, index: int) -> None:
         if index < len(self.acc.steps):
@@ -349,7 +312,7 @@ class Generation:
             if any(i.get("data") for i in step.get("content") or [] if isinstance(i, dict)):
                 self.acc.steps[index] = await sync_to_async(save_generated)(self.turn, step)
         self._publish_step(index)
-        self._save(
+        self.writes.save(
             steps=copy.deepcopy(self.acc.steps),
             last_event_id=self.acc.last_event_id or "",
             heartbeat=timezone.now(),
@@ -361,7 +324,9 @@ class Generation:
             return
         self.seq += 1
         steps = copy.deepcopy(self.acc.steps)  # it renders in a thread while the fold goes on
-        self._publish(frames.step_frame(self.conversation_id, self.turn_id, self.seq, steps, index))
+        delivery.publish(
+            frames.step_frame(self.conversation_id, self.turn_id, self.seq, steps, index)
+        )
 
     def _pending_calls(self) -> list[dict[str, Any]]:
         steps = self.acc.steps
@@ -369,24 +334,6 @@ class Generation:
         return [
             s for s in steps if s.get("type") == "function_call" and s.get("id") not in answered
         ]
-
-    # --- the database, in order and off the stream's path ---
-
-    def _save(self, **fields: Any) -> None:
-        previous = self._writes
-
-        async def write() -> None:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
-
-        self._writes = asyncio.get_running_loop().create_task(write())
-
-    async def _saved(self) -> None:
-        if self._writes is not None:
-            results = await asyncio.gather(self._writes, return_exceptions=True)
-            if isinstance(results[0], BaseException):
-                log.warning("turn %s: saving a step failed: %r", self.turn_id, results[0])
 
     # --- the end ---
 
@@ -411,9 +358,18 @@ class Generation:
 
             check = check_answer(fields["answer_text"], conversation.response_schema)
             fields["structured"] = {"valid": check["valid"], "errors": check["errors"]}
-        await self._saved()
+        await self.writes.done()
         await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
-        self._log_outcome(conversation, status, fields["usage"], error_info)
+        first_delta = None if self.first_delta_at is None else self.first_delta_at - self.started
+        log_generation(
+            conversation,
+            self.turn_id,
+            status,
+            fields["usage"],
+            error_info,
+            duration=time.monotonic() - self.started,
+            first_delta=first_delta,
+        )
         updates: dict[str, Any] = {"updated": timezone.now(), "unseen": conversation.background}
         if snapshot.get("environment_id"):
             updates["environment_id"] = snapshot["environment_id"]
@@ -421,39 +377,12 @@ class Generation:
         for name, value in fields.items():
             setattr(self.turn, name, value)
         if self.siblings is None:
-            self.siblings = await _siblings(self.turn)
+            self.siblings = await sync_to_async(turns.siblings)(self.turn)
         self.open_steps.clear()
         self.seq += 1
-        self._publish(frames.turn_frame(self.turn, self.siblings, self.seq, flags="final"))
+        delivery.publish(frames.turn_frame(self.turn, self.siblings, self.seq, flags="final"))
         if conversation.background:
             await frames.notify(conversation, status)
-
-    def _log_outcome(
-        self,
-        conversation: Conversation,
-        status: str,
-        usage: dict[str, Any] | None,
-        error_info: dict[str, Any] | None,
-    ) -> None:
-        """One structured line per generation: who, where, how much, how it ended; no text."""
-        metrics.GENERATIONS.labels(outcome=status).inc()
-        log.info(
-            "generation finished",
-            extra={
-                "event": "generation",
-                "user": conversation.owner_id,
-                "conversation": conversation.pk,
-                "turn": self.turn_id,
-                "model": conversation.model,
-                "tokens": (usage or {}).get("total_tokens"),
-                "duration_ms": round((time.monotonic() - self.started) * 1000),
-                "first_delta_ms": None
-                if self.first_delta_at is None
-                else round((self.first_delta_at - self.started) * 1000),
-                "outcome": status,
-                "error": (error_info or {}).get("code"),
-            },
-        )
 
     async def _heartbeat(self) -> None:
         # Well inside the staleness limit, or another worker would take a live turn over.
@@ -461,12 +390,3 @@ class Generation:
         while True:
             await asyncio.sleep(interval)
             await Turn.objects.filter(pk=self.turn_id).aupdate(heartbeat=timezone.now())
-
-
-async def _siblings(turn: Turn) -> list[Turn]:
-    return [
-        t
-        async for t in Turn.objects.filter(
-            conversation_id=turn.conversation_id, parent_id=turn.parent_id
-        ).order_by("created", "pk")
-    ]

@@ -8,6 +8,8 @@ are `ClientError`s (the consumer turns them into error frames).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +26,8 @@ from .models import Attachment, Conversation, Turn
 from .protocol import ClientError, Send
 from .titles import title_from
 from .uploads import UploadError, media_url_content, resolve
+
+log = logging.getLogger(__name__)
 
 # A finished turn a reconnecting tab may have missed the end of.
 RECENT_SECONDS = 600
@@ -162,6 +166,40 @@ def visible(conversation: Conversation) -> list[tuple[Turn, list[Turn]]]:
         for turn in turns
         if turn.is_active or (turn.finished is not None and turn.finished > since)
     ]
+
+
+def siblings(turn: Turn) -> list[Turn]:
+    """The versions of a message, oldest first (edits and regenerations)."""
+    return list(
+        Turn.objects.filter(
+            conversation_id=turn.conversation_id, parent_id=turn.parent_id
+        ).order_by("created", "pk")
+    )
+
+
+class Writes:
+    """A generation's writes to its own turn: in order, and off the stream's path."""
+
+    def __init__(self, turn_id: int) -> None:
+        self.turn_id = turn_id
+        self._last: asyncio.Task[None] | None = None
+
+    def save(self, **fields: Any) -> None:
+        previous = self._last
+
+        async def write() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
+
+        self._last = asyncio.get_running_loop().create_task(write())
+
+    async def done(self) -> None:
+        """Wait for every write so far; a failed one is logged (the final write follows)."""
+        if self._last is not None:
+            (result,) = await asyncio.gather(self._last, return_exceptions=True)
+            if isinstance(result, BaseException):
+                log.warning("turn %s: saving a step failed: %r", self.turn_id, result)
 
 
 # --- helpers ---

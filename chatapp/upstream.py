@@ -3,6 +3,8 @@ offline simulator served in this process (so `make run` needs one process and no
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import lru_cache
 
 import httpx
@@ -66,3 +68,18 @@ def make_client() -> AsyncClient:
         max_retries=settings.UPSTREAM_MAX_RETRIES,
         transport=StreamingASGITransport(_simulator_app()),
     )
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client(key: int = 0) -> AsyncClient:
+    """An upstream client of this event loop (a pool belongs to one loop); turns are spread
+    over the pools by `key` (the turn id)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _clients:
+        _clients[loop] = make_clients()
+    pool = _clients[loop]
+    return pool[key % len(pool)]

@@ -11,7 +11,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client as DjangoClient
 
-from chatapp import relay, workers
+from chatapp import upstream as upstream_clients
+from chatapp import workers
 from chatapp.asgi import application
 from interactions_client.simulator import SimulatorConfig, serve
 
@@ -28,10 +29,10 @@ def upstream(simulator: Any, settings: Any) -> Any:
     settings.USE_SIMULATOR = False
     settings.GEMINI_API_KEY = "test-key"
     settings.GEMINI_BASE_URL = simulator.base_url
-    relay._clients.clear()
+    upstream_clients._clients.clear()
     simulator.app.reset()
     yield simulator
-    relay._clients.clear()
+    upstream_clients._clients.clear()
 
 
 @pytest.fixture

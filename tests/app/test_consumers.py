@@ -9,6 +9,7 @@ import pytest
 from django.db.models import QuerySet
 
 from chatapp import relay, workers
+from chatapp import upstream as upstream_clients
 from chatapp.models import Conversation, Turn
 from interactions_client.simulator import Fault
 
@@ -437,7 +438,7 @@ async def test_a_message_reaches_the_upstream_within_three_database_hops(
     at_request: list[int] = []
     executor = SyncToAsync.single_thread_executor  # the one database thread
     original_submit = executor.submit
-    original_client = relay.client
+    original_client = upstream_clients.client
 
     def counting_submit(fn: Any, *args: Any, **kwargs: Any) -> Any:
         # Names only: the repr of a queryset argument would run its query here.
@@ -461,7 +462,7 @@ async def test_a_message_reaches_the_upstream_within_three_database_hops(
         return type("C", (), {"interactions": Recording(real.interactions)})()
 
     monkeypatch.setattr(executor, "submit", counting_submit)
-    monkeypatch.setattr(relay, "client", recording_client)
+    monkeypatch.setattr(upstream_clients, "client", recording_client)
     turn = created["turn"]
     await sock.send(
         {"type": "send", "conversation": turn["conversation"], "parent": turn["id"], "text": "more"}
