@@ -77,7 +77,7 @@ def expander(owner_id: int, turns: list[Turn]) -> Any:
     from .uploads import upstream_content
 
     wanted = {r for r in references(turns) if _is_uuid(r)}
-    attachments = Attachment.objects.filter(owner_id=owner_id, uuid__in=wanted)
+    attachments = Attachment.objects.filter(owner_id=owner_id, uuid__in=wanted) if wanted else []
     by_uuid = {str(a.uuid): a for a in attachments}
 
     def expand(item: dict[str, Any]) -> dict[str, Any]:

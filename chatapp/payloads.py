@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -100,7 +101,21 @@ def step_view(steps: list[dict[str, Any]], index: int, live: bool = False) -> di
     step = _joined(_block(steps, index))
     if live:
         return {"index": index, "type": step.get("type"), "live": True, "text": live_text(step)}
-    return {"index": index, "type": step.get("type"), "parts": render_steps([step])}
+    return {"index": index, "type": step.get("type"), "parts": _rendered(step)}
+
+
+def _rendered(step: dict[str, Any]) -> list[dict[str, Any]]:
+    # A step is rendered when it finishes and again in the turn's final frame: once is enough.
+    try:
+        key = json.dumps(step, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return render_steps([step])
+    return _rendered_json(key)
+
+
+@lru_cache(maxsize=512)
+def _rendered_json(key: str) -> list[dict[str, Any]]:
+    return render_steps([json.loads(key)])
 
 
 def step_views(

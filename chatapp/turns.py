@@ -104,9 +104,9 @@ def send(user: Any, frame: Send, worker: str) -> Started:
             parent = Turn.objects.filter(pk=frame.parent, conversation=conversation).first()
             if parent is None:
                 raise ClientError("not_found", "No such message.")
-        turn = _new_turn(conversation, parent_id=parent.pk if parent else None, worker=worker)
-        turn.user_input, turn.user_text = user_input + media, text
-        turn.save(update_fields=["user_input", "user_text"])
+        turn = _new_turn(
+            conversation, parent.pk if parent else None, worker, user_input + media, text
+        )
         if files:
             Attachment.objects.filter(pk__in=[a.pk for a in files]).update(turn=turn)
         started = _prepare(turn, conversation)
@@ -227,20 +227,27 @@ def _sibling(user: Any, turn_id: int, worker: str, *, text: str | None) -> Start
     original = owned_turn(user, turn_id)
     with transaction.atomic():
         _check_idle(original.conversation_id)
-        turn = _new_turn(original.conversation, parent_id=original.parent_id, worker=worker)
-        turn.user_input = original.user_input
-        turn.user_text = original.user_text
+        user_input, user_text = original.user_input, original.user_text
         if text is not None:
             files = [item for item in original.user_input if item.get("type") != "text"]
-            turn.user_input, turn.user_text = [{"type": "text", "text": text}, *files], text
-        turn.save(update_fields=["user_input", "user_text"])
-        return _prepare(turn, original.conversation)
+            user_input, user_text = [{"type": "text", "text": text}, *files], text
+        conversation = original.conversation
+        turn = _new_turn(conversation, original.parent_id, worker, user_input, user_text)
+        return _prepare(turn, conversation)
 
 
-def _new_turn(conversation: Conversation, *, parent_id: int | None, worker: str) -> Turn:
+def _new_turn(
+    conversation: Conversation,
+    parent_id: int | None,
+    worker: str,
+    user_input: list[dict[str, Any]],
+    user_text: str,
+) -> Turn:
     return Turn.objects.create(
         conversation=conversation,
         parent_id=parent_id,
+        user_input=user_input,
+        user_text=user_text,
         model=conversation.model,
         worker=worker,
         heartbeat=timezone.now(),
