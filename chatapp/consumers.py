@@ -7,16 +7,19 @@ frames. Frames reach the socket through its `delivery.Subscriber`, in order.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections import Counter
 from contextlib import nullcontext
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from pydantic import ValidationError
 
-from . import delivery, frames, metrics, relay, turns, workers
+from . import delivery, frames, metrics, relay, revocation, turns, workers
 from .protocol import (
     KNOWN_TYPES,
     MAX_FRAME_BYTES,
@@ -32,7 +35,11 @@ from .protocol import (
 )
 
 log = logging.getLogger(__name__)
-CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNAUTHENTICATED = 4401  # the page signs in again
+CLOSE_TOO_MANY = 4429  # the page says so, and does not reconnect by itself
+RECHECK_DELAY_SECONDS = 1.0
+# Open sockets per user on this worker (CHAT_MAX_SOCKETS_PER_USER caps them).
+_open: Counter[int] = Counter()
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -44,20 +51,35 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
+        if _open[self.user.pk] >= settings.CHAT_MAX_SOCKETS_PER_USER:
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        _open[self.user.pk] += 1
         metrics.OPEN_SOCKETS.inc()
         self.subscriber = delivery.Subscriber(
             f"{workers.WORKER_ID}|{self.channel_name}", lambda text: self.send(text_data=text)
         )
+        self.session_key = self.scope["session"].session_key or ""
         # Notifications about the user's background answers, and closing on revocation.
-        await self.channel_layer.group_add(frames.user_group(self.user.pk), self.channel_name)
+        self.groups_joined = [frames.user_group(self.user.pk)]
+        if self.session_key:
+            self.groups_joined.append(frames.session_group(self.session_key))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.expiry = asyncio.get_running_loop().create_task(self._close_when_expired())
 
     async def disconnect(self, code: int) -> None:
         if self.subscriber is None:
             return
+        _open[self.user.pk] -= 1
+        if _open[self.user.pk] <= 0:
+            del _open[self.user.pk]
         metrics.OPEN_SOCKETS.dec()
         self.subscriber.close()
         self.subscriber = None
-        await self.channel_layer.group_discard(frames.user_group(self.user.pk), self.channel_name)
+        self.expiry.cancel()
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Parse and validate one frame; anything wrong gets an error frame back."""
@@ -70,6 +92,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_json(frames.error_body(exc.code, exc.message, _client_id(text_data)))
 
     async def dispatch_frame(self, frame: Any) -> None:
+        if not await self._session_valid():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         worker = await workers.channel()
         if isinstance(frame, Subscribe):
             await self.subscribe(frame.conversation)
@@ -144,7 +169,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json(message["frame"])
 
     async def chat_close(self, message: dict[str, Any]) -> None:
-        """The user lost access (deactivated, a permission removed): see chatapp.revocation."""
+        """The user lost access, or signed out this session: see chatapp.revocation."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def chat_recheck(self, message: dict[str, Any]) -> None:
+        """The password changed: the sessions it ended close (this one, renewed, stays)."""
+        # The session that changed it is renewed just after the change is saved.
+        await asyncio.sleep(RECHECK_DELAY_SECONDS)
+        if not await self._session_valid():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def _session_valid(self) -> bool:
+        return await revocation.session_valid(self.session_key, self.user.pk)
+
+    async def _close_when_expired(self) -> None:
+        await revocation.until_expired(self.session_key, self.user.pk)
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
 

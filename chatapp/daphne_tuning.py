@@ -30,3 +30,29 @@ def skip_twisted_form_parsing() -> None:
 
     __init__._skips_form_parsing = True  # type: ignore[attr-defined]
     WebRequest.__init__ = __init__  # type: ignore[method-assign]
+
+
+def limit_websocket_messages(max_bytes: int) -> None:
+    """Set Daphne's limit on incoming websocket messages here, in one place.
+
+    Daphne refuses a bigger message by closing the socket (1009); its default (1 MiB, from
+    every launcher's command line) is below what a legitimate frame may need. The page's
+    frames are checked by the consumer against `protocol.MAX_FRAME_BYTES`, a little lower, so
+    a too-big message gets a clear error frame instead of a closed socket.
+    """
+    try:
+        from daphne.server import Server
+    except ImportError:  # not running under Daphne
+        return
+    if getattr(Server.__init__, "_websocket_limit", None) == max_bytes:
+        return
+    original = getattr(Server.__init__, "_original", Server.__init__)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["websocket_max_message_size"] = max_bytes
+        kwargs["websocket_max_frame_size"] = max_bytes
+        original(self, *args, **kwargs)
+
+    __init__._websocket_limit = max_bytes  # type: ignore[attr-defined]
+    __init__._original = original  # type: ignore[attr-defined]
+    Server.__init__ = __init__  # type: ignore[method-assign]

@@ -22,12 +22,17 @@ from typing import Any
 from django.conf import settings
 
 from . import metrics
-from .frames import FINAL, RESYNC, Frame, merge
+from .frames import FINAL, RESYNC, Frame, chunk, merge
 
 log = logging.getLogger(__name__)
 
 # Frames one socket may have waiting; past it the socket resyncs from a snapshot.
 QUEUE_LIMIT = 5000
+# A frame longer than this (characters of JSON) leaves in `chunk` frames: no client limit
+# on message size (1 MiB is common) ever refuses a long answer.
+CHUNK_CHARS = 256 * 1024
+# Under backlog, at most this many text deltas leave as one frame.
+MERGE_MAX = 1000
 
 _subscribers: dict[int, set[Subscriber]] = {}
 _by_name: dict[str, Subscriber] = {}
@@ -133,7 +138,7 @@ class Subscriber:
                 self._sent.clear()
                 await self._send(RESYNC)
             elif self._accept(frame):
-                if run and not run[-1].mergeable(frame):
+                if run and (not run[-1].mergeable(frame) or len(run) >= MERGE_MAX):
                     await self._flush(run)
                     run = []
                 run.append(frame)
@@ -172,10 +177,18 @@ class Subscriber:
 
     async def _flush(self, run: list[Frame]) -> None:
         if len(run) == 1:
-            await self._send(await run[0].text())
+            await self._send_text(await run[0].text())
         elif run:
             metrics.MERGED_DELTAS.inc(len(run) - 1)
-            await self._send(merge([await frame.body() for frame in run]))
+            await self._send_text(merge([await frame.body() for frame in run]))
+
+    async def _send_text(self, text: str) -> None:
+        if len(text) <= CHUNK_CHARS:
+            await self._send(text)
+            return
+        pieces = [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
+        for number, piece in enumerate(pieces):
+            await self._send(chunk(piece, number, len(pieces)))
 
 
 # --- across workers: one capped Redis Stream per conversation ---

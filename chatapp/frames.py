@@ -12,6 +12,9 @@ HTML inside frames. The protocol (the page's side is in `chatapp.protocol`):
         deltas of one step leave as one frame with `"from": m`: it covers seqs m..n in order.
     {"type": "step", "turn": id, "seq": n, "index": i, "html": "..."}
         Step i finished: its server-rendered HTML replaces the streamed text.
+    {"type": "chunk", "n": i, "of": count, "data": "..."}
+        A piece of a long frame (a long answer's HTML): the page joins `data` of pieces
+        0..count-1, in order, and handles the result as one frame.
     {"type": "resync"}
         This socket fell behind and frames were dropped: subscribe again for a snapshot.
     {"type": "conversation", "conversation": {...}, "client_id"?: "..."}  created or renamed
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 from collections.abc import Callable, Collection
 from typing import Any
@@ -45,6 +49,11 @@ RESYNC = json.dumps({"type": "resync"})
 def user_group(user_id: int) -> str:
     """The channel-layer group of a user's sockets (notifications, closing on revocation)."""
     return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """The channel-layer group of one session's sockets (closed when it signs out)."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
 def _dumps(body: dict[str, Any]) -> str:
@@ -120,6 +129,10 @@ def merge(bodies: list[dict[str, Any]]) -> str:
         },
     }
     return _dumps(merged)
+
+
+def chunk(piece: str, number: int, count: int) -> str:
+    return _dumps({"type": "chunk", "n": number, "of": count, "data": piece})
 
 
 def _rendered(make: Callable[[], dict[str, Any]]) -> asyncio.Future[dict[str, Any]]:

@@ -25,7 +25,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-MAX_FRAME_BYTES = 256 * 1024
+# A message of MAX_TEXT_CHARS fits whatever its script: 4 bytes a character, JSON escapes.
+MAX_FRAME_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 100_000
 
 Id = Annotated[int, Field(ge=1, le=2**62)]

@@ -186,6 +186,8 @@ CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
 # A page that hears nothing of a running answer for this long asks for a snapshot.
 CHAT_STALL_SECONDS = env_int("CHAT_STALL_SECONDS", 15)
 # Test faults only: live frames each socket drops once per turn ("3,7,final"), to prove
+# Open websockets (tabs) per user on one worker; one more is refused with close code 4429.
+CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 30)
 # that pages resync. Never set in production.
 CHAT_FAULT_DROP_FRAMES = frozenset(
     int(item) if item.isdigit() else item for item in env_list("CHAT_FAULT_DROP_FRAMES", [])

@@ -21,6 +21,7 @@ const heard = new Map(); // running turn id -> when its last frame arrived
 const stallMs = Number(chat.dataset.stallMs) || 15000;
 let socket = null;
 let retryDelay = 500;
+let signedOut = false; // the server closed with 4401: one retry, then the sign-in page
 let settingsDirty = false;
 const outbox = [];
 
@@ -29,19 +30,46 @@ const outbox = [];
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}${chat.dataset.ws}`);
+  let opened = false;
   socket.addEventListener("open", () => {
+    opened = true;
+    signedOut = false;
     retryDelay = 500;
     setConn("");
     if (conversationId) send({ type: "subscribe", conversation: conversationId });
     while (outbox.length) socket.send(JSON.stringify(outbox.shift()));
   });
-  socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
-    if (event.code === 4401) { location.href = "/login/?next=" + encodeURIComponent(location.pathname); return; }
+    if (event.code === 4401 || (signedOut && !opened)) {
+      // The session ended, or was renewed (a password change gives it a new key): one
+      // immediate retry with the browser's cookie tells which.
+      if (signedOut) { location.href = "/login/?next=" + encodeURIComponent(location.pathname); return; }
+      signedOut = true;
+      setTimeout(connect, 0);
+      return;
+    }
+    if (event.code === 4429) {
+      setConn("Too many open tabs: close some, then reload this one.");
+      return;
+    }
     setConn("Reconnecting…");
     setTimeout(connect, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 10000);
   });
+}
+
+// A long frame arrives in pieces (`chunk` frames, in order, nothing between them).
+let pieces = [];
+function receive(frame) {
+  if (frame.type !== "chunk") return handle(frame);
+  if (frame.n === 0) pieces = [];
+  pieces.push(frame.data);
+  if (frame.n === frame.of - 1) {
+    const whole = pieces.join("");
+    pieces = [];
+    handle(JSON.parse(whole));
+  }
 }
 
 function send(frame) {

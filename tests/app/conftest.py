@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -57,12 +58,26 @@ class Socket:
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.comm = communicator
         self.frames: list[dict[str, Any]] = []
+        self.sizes: list[int] = []  # of each message on the wire
+        self.chunks = 0
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.comm.send_json_to(frame)
 
     async def receive(self, timeout: float = 5) -> dict[str, Any]:
-        frame = await self.comm.receive_json_from(timeout=timeout)
+        """The next frame; a long one arrives in `chunk` frames and is joined, as the page does."""
+        pieces: list[str] = []
+        while True:
+            text = await self.comm.receive_from(timeout=timeout)
+            self.sizes.append(len(text))
+            frame = json.loads(text)
+            if frame.get("type") != "chunk":
+                break
+            self.chunks += 1
+            pieces.append(frame["data"])
+            if frame["n"] == frame["of"] - 1:
+                frame = json.loads("".join(pieces))
+                break
         self.frames.append(frame)
         return frame
 
@@ -94,10 +109,14 @@ class Socket:
 async def connect() -> AsyncIterator[Callable[..., Any]]:
     opened: list[Socket] = []
 
-    async def open_socket(user: Any = None, origin: bytes = b"http://127.0.0.1:8000") -> Socket:
+    async def open_socket(
+        user: Any = None, origin: bytes = b"http://127.0.0.1:8000", cookie: str = ""
+    ) -> Socket:
+        """A socket of `user` in a new session, or in the session of `cookie`."""
         headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
-        if user is not None:
+        if user is not None and not cookie:
             cookie = await asyncio.to_thread(session_cookie, user)
+        if cookie:
             headers.append((b"cookie", f"sessionid={cookie}".encode()))
         comm = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
         connected, code = await comm.connect()

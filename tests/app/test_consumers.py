@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db.models import QuerySet
 
-from chatapp import relay, workers
+from chatapp import delivery, relay, workers
 from chatapp import upstream as upstream_clients
 from chatapp.models import Conversation, Turn
 from interactions_client.simulator import Fault
@@ -309,7 +309,7 @@ async def test_a_second_message_while_one_is_running_is_refused(
         ('{"type": "send", "text": 5}', "invalid"),
         ('{"type": "send", "text": "hi", "extra": 1}', "invalid"),
         ('{"type": "stop", "turn": "1; DROP TABLE"}', "invalid"),
-        ('{"type": "send", "text": "' + "x" * 300_000 + '"}', "too_large"),
+        ('{"type": "send", "text": "' + "x" * 1_100_000 + '"}', "too_large"),
     ],
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_usable(
@@ -488,3 +488,16 @@ async def test_an_answer_continued_over_several_calls_streams_as_one_block(
     assert "".join(f["delta"]["text"] for f in deltas) == text_of(turn)
     blocks = [v for v in final["turn"]["steps"] if v["type"] == "model_output"]
     assert len(blocks) == 1 and final["turn"]["html"].count('class="step"') == 2
+
+
+async def test_an_80000_character_cjk_message_is_answered_in_frames_any_client_takes(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    text = "漢字かな交じり文" * 10_000  # 80,000 characters, 240 KB of UTF-8
+    sock = await connect(alice)
+    await sock.send({"type": "send", "conversation": None, "parent": None, "text": text})
+    final = await sock.until_final(timeout=30)
+    assert final["turn"]["status"] == "completed" and text in final["turn"]["user_text"]
+    # Every message on the wire stays small; long frames came as chunks, joined in order.
+    assert max(sock.sizes) <= delivery.CHUNK_CHARS + 1024
+    assert sock.chunks > 0

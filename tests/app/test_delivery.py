@@ -200,3 +200,18 @@ async def test_a_snapshot_for_one_socket_reaches_no_other(redis_db: str) -> None
             tab.close()
         here.close()
         there.close()
+
+
+async def test_a_5_mb_frame_leaves_in_chunks_joined_in_order(socket: Any) -> None:
+    subscriber, sink = socket
+    html = "".join(f"<p>paragraph {i} — ünïcödé</p>" for i in range(200_000))  # ~5 MB
+    body = {"type": "turn", "seq": 9, "final": True, "turn": {"id": TURN, "html": html}}
+    delivery.publish(turn_frame(9, "final", body))
+    first = await sink.until(1)
+    count = first[0]["of"]
+    sent = await sink.until(count)
+    assert [f["type"] for f in sent] == ["chunk"] * count and [f["n"] for f in sent] == list(
+        range(count)
+    )
+    assert all(len(f["data"]) <= delivery.CHUNK_CHARS for f in sent)
+    assert json.loads("".join(f["data"] for f in sent)) == body

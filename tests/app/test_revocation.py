@@ -151,3 +151,97 @@ async def test_a_change_rolled_back_closes_nothing(connect: Any, alice: Any) -> 
     await deactivate_then_roll_back()
     assert await tab.comm.receive_nothing(timeout=0.3)
     await assert_open(tab)
+
+
+# --- a socket ends with its session ---
+
+
+def signed_in(user: Any) -> Any:
+    """A browser's HTTP client with its own session of `user`."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+async def test_signing_out_closes_that_sessions_sockets_only(connect: Any, alice: Any) -> None:
+    browser, other = await sync_to_async(signed_in)(alice), await sync_to_async(signed_in)(alice)
+    tab = await connect(alice, cookie=browser.cookies["sessionid"].value)
+    await assert_open(tab)
+    elsewhere = await connect(alice, cookie=other.cookies["sessionid"].value)
+    await assert_open(elsewhere)
+    await sync_to_async(browser.post)("/logout/")
+    await assert_closed(tab)
+    await assert_open(elsewhere)
+
+
+async def test_a_password_change_closes_the_other_sessions_sockets(
+    connect: Any, alice: Any
+) -> None:
+    browser, other = await sync_to_async(signed_in)(alice), await sync_to_async(signed_in)(alice)
+    tab = await connect(alice, cookie=browser.cookies["sessionid"].value)
+    elsewhere = await connect(alice, cookie=other.cookies["sessionid"].value)
+    await assert_open(tab)
+    await assert_open(elsewhere)
+    form = {
+        "old_password": "pw-alice-123",
+        "new_password1": "A-new-Passw0rd-42",
+        "new_password2": "A-new-Passw0rd-42",
+    }
+    answer = await sync_to_async(browser.post)("/password/", form)
+    assert answer.status_code == 302
+    await assert_closed(elsewhere)
+    again = await connect(alice, cookie=other.cookies["sessionid"].value)
+    assert not again.connected and again.close_code == 4401
+    # The session that changed it goes on under a new key (Django cycles it): its page
+    # reconnects with the new cookie.
+    await assert_closed(tab)
+    renewed = await connect(alice, cookie=browser.cookies["sessionid"].value)
+    await assert_open(renewed)
+
+
+async def test_a_socket_checks_its_session_before_acting_on_a_frame(
+    connect: Any, alice: Any
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    from chatapp.models import Conversation
+
+    browser = await sync_to_async(signed_in)(alice)
+    key = browser.cookies["sessionid"].value
+    tab = await connect(alice, cookie=key)
+    await assert_open(tab)
+    await Session.objects.filter(session_key=key).adelete()  # ended without any signal
+    await tab.send({"type": "send", "conversation": None, "parent": None, "text": "hello"})
+    await assert_closed(tab)
+    assert await Conversation.objects.acount() == 0
+
+
+async def test_a_socket_closes_when_its_session_expires(
+    connect: Any, alice: Any, settings: Any
+) -> None:
+    def expiring_soon() -> Any:
+        browser = signed_in(alice)
+        session = browser.session
+        session.set_expiry(2)
+        session.save()
+        return browser
+
+    browser = await sync_to_async(expiring_soon)()
+    tab = await connect(alice, cookie=browser.cookies["sessionid"].value)
+    await assert_open(tab)
+    await assert_closed(tab, timeout=6)
+
+
+async def test_sockets_per_user_are_capped_with_a_close_code_the_page_explains(
+    connect: Any, alice: Any, bob: Any, settings: Any
+) -> None:
+    settings.CHAT_MAX_SOCKETS_PER_USER = 2
+    tabs = [await open_ready(connect, alice), await open_ready(connect, alice)]
+    third = await connect(alice)
+    assert third.connected
+    assert await third.comm.receive_output() == {"type": "websocket.close", "code": 4429}
+    await assert_open(await open_ready(connect, bob))  # others are not affected
+    await tabs[0].close()
+    await assert_open(await open_ready(connect, alice))
