@@ -33,6 +33,7 @@ import asyncio
 import copy
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -40,6 +41,8 @@ from channels.layers import get_channel_layer
 
 from .models import Conversation, Turn
 from .payloads import block_start, conversation_payload, render_step, step_view, turn_payload
+
+log = logging.getLogger(__name__)
 
 # A final frame: nothing of that run comes after it.
 FINAL = float("inf")
