@@ -70,6 +70,28 @@ def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def production_env(workdir: Path) -> dict[str, str]:
+    """What a server needs to start with DEBUG off, as the image runs it (Dockerfile): a
+    secret key, the allowed host, and static files collected (see `collect_static`) into a
+    STATIC_ROOT outside the data directory. Cookies stay Secure and plain HTTP is still
+    redirected: clients say they came through the TLS proxy (`X-Forwarded-Proto: https`,
+    see `sign_in(secure=True)`), as behind the production load balancer."""
+    import secrets
+
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "STATIC_ROOT": str(workdir / "staticfiles"),
+    }
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """`manage.py collectstatic` into env's STATIC_ROOT: with DEBUG off WhiteNoise's manifest
+    storage refuses to render a page whose static files were not collected."""
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+
+
 _template_db: Path | None = None
 
 
@@ -337,20 +359,23 @@ def run_daphne(
     *,
     var_dir: Path | None = None,
     what_if: Sequence[str] = (),
+    proxy_headers: bool = False,
+    name: str = "daphne",
     **overrides: str,
 ) -> Iterator[LiveServer]:
     """Serve a fresh migrated database with one Daphne process; stop it afterwards.
 
     `var_dir` reuses the database and files of an earlier server (a restart); `what_if`
     names patches of WHAT_IF applied in the server before it starts; `overrides` set
-    environment variables (SIMULATOR_TOKENS_PER_SECOND, GEMINI_API_KEY, ...).
+    environment variables (SIMULATOR_TOKENS_PER_SECOND, GEMINI_API_KEY, ...);
+    `proxy_headers` starts Daphne with `--proxy-headers` as the image does.
     """
     unknown = set(what_if) - set(WHAT_IF)
     if unknown:
         raise ValueError(f"unknown --what-if {sorted(unknown)}; known: {sorted(WHAT_IF)}")
     if var_dir is None:
         var_dir = Path(tempfile.mkdtemp(prefix="daphne-", dir=workdir))
-    if not (var_dir / "db.sqlite3").exists():
+    if "DATABASE_URL" not in overrides and not (var_dir / "db.sqlite3").exists():
         var_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(migrated_db(workdir), var_dir / "db.sqlite3")
     port = free_port()
@@ -359,12 +384,14 @@ def run_daphne(
         port=port,
         env=server_env(var_dir, **overrides),
         var_dir=var_dir,
-        log_path=var_dir / f"daphne-{port}.log",
+        log_path=var_dir / f"{name}-{port}.log",
     )
     daphne = ["-m", "daphne"]
     if what_if:
         daphne = ["-c", _BOOT.format(bench=str(Path(__file__).parent)), ",".join(what_if)]
     command = [sys.executable, *daphne, "-b", "127.0.0.1", "-p", str(port)]
+    if proxy_headers:
+        command.append("--proxy-headers")
     with server.log_path.open("wb") as log:
         server.process = subprocess.Popen(
             [*command, "chatapp.asgi:application"],
@@ -423,29 +450,50 @@ def create_user(server: LiveServer, username: str = USER[0], password: str = USE
     return int(server.shell(code))
 
 
-def sign_in(server_url: str, username: str = USER[0], password: str = USER[1]) -> httpx.Cookies:
-    """Post the login form like a browser; returns the `sessionid` and `csrftoken` cookies."""
-    with http_client(base_url=server_url, follow_redirects=False) as client:
+def sign_in(
+    server_url: str, username: str = USER[0], password: str = USER[1], *, secure: bool = False
+) -> httpx.Cookies:
+    """Post the login form like a browser; returns the `sessionid` and `csrftoken` cookies.
+
+    `secure`: as through the production TLS proxy (`X-Forwarded-Proto: https`, an https
+    Referer); the cookies are then Secure, so they are sent by hand, not by httpx's jar.
+    """
+    headers = secure_headers(secure)
+    scheme = "https" if secure else "http"
+    referer = server_url.replace("http://", f"{scheme}://", 1) + "/login/"
+    with http_client(base_url=server_url, follow_redirects=False, headers=headers) as client:
         client.get("/login/").raise_for_status()
         token = client.cookies["csrftoken"]
         response = client.post(
             "/login/",
             data={"username": username, "password": password, "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{server_url}/login/"},
+            headers={"Referer": referer, **cookie_header(client.cookies, secure)},
         )
         if response.status_code != 302 or "sessionid" not in client.cookies:
             raise RuntimeError(f"sign-in failed: {response.status_code} {response.text[:300]}")
         return client.cookies
 
 
-async def ws_connect(port: int, cookies: httpx.Cookies) -> Any:
-    """A browser-like websocket to /ws/chat/: the session cookie and the page's Origin."""
+def secure_headers(secure: bool) -> dict[str, str]:
+    return {"X-Forwarded-Proto": "https"} if secure else {}
+
+
+def cookie_header(cookies: httpx.Cookies, secure: bool = True) -> dict[str, str]:
+    """A `Cookie` header with every cookie (httpx keeps Secure cookies off plain HTTP)."""
+    if not secure:
+        return {}
+    return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in cookies.jar)}
+
+
+async def ws_connect(port: int, cookies: httpx.Cookies, scheme: str = "http") -> Any:
+    """A browser-like websocket to /ws/chat/: the session cookie and the page's Origin
+    (`scheme` "https": a page served through the TLS proxy)."""
     from websockets.asyncio.client import connect
 
     return await connect(
         f"ws://127.0.0.1:{port}/ws/chat/",
-        origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
-        additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+        origin=f"{scheme}://127.0.0.1:{port}",  # type: ignore[arg-type]
+        additional_headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in cookies.jar)},
         proxy=None,
         open_timeout=60,
         ping_interval=None,  # browsers do not ping
