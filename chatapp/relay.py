@@ -158,9 +158,10 @@ class Generation:
                     f"Stopped after {settings.TOOL_MAX_ROUNDS} rounds of tool calls."
                 )
             results = []
+            enabled = started.conversation.tools
             for call in calls:
                 result, is_error = await run_tool(
-                    str(call.get("name")), call.get("arguments") or {}
+                    str(call.get("name")), call.get("arguments") or {}, enabled=enabled
                 )
                 results.append(function_result_step(call, result, is_error))
             previous = copy.deepcopy(self.acc.steps)

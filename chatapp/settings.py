@@ -199,7 +199,16 @@ LOGOUT_REDIRECT_URL = "login"
 # --- tools ---
 # Extra function tools as dotted paths to Python functions, e.g. "myteam.tools.lookup_order".
 CHAT_TOOLS = env_list("CHAT_TOOLS", [])
+# Each call runs in a tool process (chatapp.tool_runner), killed past any of these limits:
+# wall-clock, CPU time, and memory allocated beyond what the process held before the call.
 TOOL_TIMEOUT_SECONDS = env_int("TOOL_TIMEOUT_SECONDS", 20)
+TOOL_CPU_SECONDS = env_int("TOOL_CPU_SECONDS", 10)
+TOOL_MEMORY_MB = env_int("TOOL_MEMORY_MB", 512)
+# Tool processes per worker, started before the first call; more calls at once wait their turn.
+TOOL_PROCESSES = env_int("TOOL_PROCESSES", 2)
+for _name in ("TOOL_TIMEOUT_SECONDS", "TOOL_CPU_SECONDS", "TOOL_MEMORY_MB", "TOOL_PROCESSES"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be positive")
 TOOL_MAX_ROUNDS = env_int("TOOL_MAX_ROUNDS", 8)
 
 # --- uploads ---

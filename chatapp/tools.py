@@ -3,20 +3,21 @@
 A tool is a plain Python function. Its name is the function's name, its description the first
 paragraph of its docstring, and its parameter schema comes from its type hints (through a
 pydantic model, which also validates the model's arguments before the call). Built-ins are
-always there; teams add their own with ``CHAT_TOOLS`` (dotted paths). ``run_tool`` never
-raises: every failure becomes an error result the model can read and react to.
+always there; teams add their own with ``CHAT_TOOLS`` (dotted paths). A conversation switches
+some of them on, and only those run. ``run_tool`` never raises: every failure becomes an error
+result the model can read and react to. The call itself runs in a separate process, under
+CPU-time, memory and wall-clock limits (``chatapp.tool_runner``).
 """
 
 from __future__ import annotations
 
 import ast
-import asyncio
 import inspect
 import json
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -27,6 +28,8 @@ import pydantic
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+from . import tool_runner
 
 # --- built-in tools ---
 
@@ -131,8 +134,12 @@ def _evaluate(node: ast.AST) -> int | float:
         and not node.keywords
     ):
         args = [_evaluate(arg) for arg in node.args]
-        if node.func.id == "round" and len(args) == 2 and not isinstance(args[1], int):
-            raise ValueError("round() takes a whole number of digits")
+        if node.func.id == "round" and len(args) == 2:
+            if not isinstance(args[1], int):
+                raise ValueError("round() takes a whole number of digits")
+            # round(1, -10**7) builds 10**(10**7) in one C call: 10.7 s of CPU.
+            if abs(args[1]) > _MAX_EXPONENT:
+                raise ValueError(f"round() takes at most {_MAX_EXPONENT} digits")
         return _checked(_FUNCTIONS[node.func.id](*args))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
         raise ValueError("use ** for powers (^ is not supported)")
@@ -175,9 +182,11 @@ class Tool:
     func: Callable[..., Any]
     # Validates the model's arguments; built from the same signature as `parameters`.
     arguments_model: type[pydantic.BaseModel] = field(repr=False, compare=False)
+    # Where a tool process imports the function from.
+    path: str = ""
 
     @classmethod
-    def from_function(cls, func: Callable[..., Any]) -> Tool:
+    def from_function(cls, func: Callable[..., Any], path: str | None = None) -> Tool:
         """Derive name, description and parameter schema from the signature and docstring."""
         summary, arg_docs = _parse_docstring(inspect.getdoc(func) or "")
         model = _arguments_model(func, arg_docs)
@@ -191,6 +200,7 @@ class Tool:
             parameters=parameters,
             func=func,
             arguments_model=model,
+            path=path or f"{func.__module__}.{func.__qualname__}",
         )
 
     def declaration(self) -> dict[str, Any]:
@@ -295,9 +305,10 @@ def declarations(names: Iterable[str]) -> list[dict[str, Any]]:
 @lru_cache(maxsize=8)
 def _load(paths: tuple[str, ...]) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
-    for func, origin in [(f, "built-in") for f in BUILTINS] + [(_import(p), p) for p in paths]:
+    builtins = [(f, "built-in", None) for f in BUILTINS]
+    for func, origin, path in builtins + [(_import(p), p, p) for p in paths]:
         try:
-            tool = Tool.from_function(func)
+            tool = Tool.from_function(func, path)
         except Exception as exc:
             raise ImproperlyConfigured(
                 f"CHAT_TOOLS: {origin!r} is not a usable tool: {exc}"
@@ -325,52 +336,28 @@ registry.cache_clear = _load.cache_clear  # type: ignore[attr-defined]
 # --- running a call ---
 
 
-async def run_tool(name: str, arguments: Any) -> tuple[Any, bool]:
-    """Run one function call: ``(result, is_error)``. Never raises (except cancellation)."""
+async def run_tool(name: str, arguments: Any, *, enabled: Collection[str]) -> tuple[Any, bool]:
+    """Run one function call: ``(result, is_error)``. Never raises (except cancellation).
+
+    Only the tools in `enabled` (the conversation's) may run: the model can name any function,
+    and any other name is answered as an unknown tool. The tool process validates the
+    arguments against `Tool.arguments_model` and makes the result JSON.
+    """
     try:
-        tool = registry().get(name)
+        tools = registry()
     except ImproperlyConfigured as exc:
         return f"the tools are misconfigured: {exc}", True
-    if tool is None:
-        return f"unknown tool {name!r} (available: {', '.join(registry())})", True
-    if arguments is None:
-        arguments = {}
-    try:
-        validated = tool.arguments_model.model_validate(arguments)
-    except pydantic.ValidationError as exc:
-        return _describe_invalid(name, exc), True
-    fields = tool.arguments_model.model_fields
-    kwargs = {spec.alias or key: getattr(validated, key) for key, spec in fields.items()}
-    timeout = settings.TOOL_TIMEOUT_SECONDS
-    if inspect.iscoroutinefunction(tool.func):
-        call = tool.func(**kwargs)
-    else:
-        # A hung sync tool keeps its worker thread (threads cannot be killed); the turn
-        # goes on with a timeout result.
-        call = asyncio.to_thread(tool.func, **kwargs)
-    try:
-        result = await asyncio.wait_for(call, timeout)
-    except TimeoutError:
-        return f"{name} timed out after {timeout:g} s", True
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}", True
-    return _jsonable(result), False
-
-
-def _describe_invalid(name: str, exc: pydantic.ValidationError) -> str:
-    problems = []
-    for error in exc.errors(include_url=False, include_input=False)[:10]:
-        where = ".".join(str(part) for part in error["loc"]) or "arguments"
-        problems.append(f"{where}: {error['msg']}")
-    return f"invalid arguments for {name}: " + "; ".join(problems)
-
-
-def _jsonable(value: Any) -> Any:
-    """The value if it is JSON already; nested odd values (dates, sets…) become strings."""
-    try:
-        return json.loads(json.dumps(value, default=str, allow_nan=False))
-    except (TypeError, ValueError, RecursionError):
-        return str(value)
+    allowed = [tool for tool in enabled if tool in tools]
+    if name not in allowed:
+        known = f"available: {', '.join(allowed)}" if allowed else "no tools are enabled"
+        return f"unknown tool {name!r} ({known})", True
+    limits = tool_runner.Limits(
+        wall_seconds=settings.TOOL_TIMEOUT_SECONDS,
+        cpu_seconds=settings.TOOL_CPU_SECONDS,
+        memory_mb=settings.TOOL_MEMORY_MB,
+    )
+    arguments = {} if arguments is None else arguments
+    return await tool_runner.pool().run(name, tools[name].path, arguments, limits)
 
 
 def function_result_step(call: dict[str, Any], result: Any, is_error: bool) -> dict[str, Any]:

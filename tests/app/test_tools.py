@@ -1,34 +1,94 @@
-"""The tool registry: schemas from type hints, the built-ins, CHAT_TOOLS and the runner."""
+"""The tool registry: schemas from type hints, the built-ins, CHAT_TOOLS and the runner.
+
+The hostile tools below are loaded through CHAT_TOOLS by the tests, so tool processes import
+this module: no models at import time (they would make each process set up Django).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Literal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from chatapp import tools
+from chatapp import tool_runner, tools
+from chatapp import upstream as upstream_clients
 from chatapp.tools import Tool, calculator, current_datetime, function_result_step, run_tool
+from interactions_client.simulator import tools as simulated_model
 from tests.app import sample_tools
 
 SAMPLE = "tests.app.sample_tools"
+HOSTILE = "tests.app.test_tools"
+BUILTINS = ["current_datetime", "calculator"]
+TEAM = ["lookup_order", "explode", "wait_for_release", "async_echo", "odd_result"]
 
 
 @pytest.fixture
-def team_tools(settings: Any) -> Iterator[Any]:
-    settings.CHAT_TOOLS = [
-        f"{SAMPLE}.lookup_order",
-        f"{SAMPLE}.explode",
-        f"{SAMPLE}.wait_for_release",
-        f"{SAMPLE}.async_echo",
-        f"{SAMPLE}.odd_result",
-    ]
-    yield settings
-    sample_tools.release.set()  # never leave a worker thread waiting after a test
+def team_tools(settings: Any) -> Any:
+    settings.CHAT_TOOLS = [f"{SAMPLE}.{name}" for name in TEAM]
+    return settings
+
+
+def run_team_tool(name: str, arguments: Any) -> Any:
+    return run_tool(name, arguments, enabled=TEAM + BUILTINS)
+
+
+# --- hostile tools (what a prompt can make a careless tool do) ---
+
+
+def hog(digits: int) -> int:
+    """The calculator's round() before its guard: 10**digits built in one C call."""
+    return round(1, -digits)
+
+
+def spin() -> None:
+    """Loops forever in Python."""
+    while True:
+        pass
+
+
+def hoard(step_mb: int = 16) -> None:
+    """Allocates without end."""
+    held = []
+    while True:
+        held.append(bytearray(step_mb * 1024 * 1024))
+
+
+def snooze(seconds: float) -> str:
+    """Sleeps, then answers."""
+    time.sleep(seconds)
+    return "rested"
+
+
+def secret() -> str:
+    """A tool that must run only where it is enabled."""
+    return "the launch codes"
+
+
+@asynccontextmanager
+async def loop_watch() -> AsyncIterator[Callable[[], float]]:
+    """Measures the event loop's worst stall: how late a 50 ms sleep wakes up."""
+    worst = 0.0
+
+    async def tick() -> None:
+        nonlocal worst
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(0.05)
+            worst = max(worst, time.monotonic() - start - 0.05)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.1)
+    try:
+        yield lambda: worst
+    finally:
+        ticker.cancel()
 
 
 # --- schemas derived from the signature ---
@@ -128,6 +188,7 @@ def test_variadic_parameters_are_refused() -> None:
         ("+4", 4),
         ("sqrt(16) + abs(-2)", 6.0),
         ("round(pi, 3)", 3.142),
+        ("round(123456, -2)", 123500),
         ("log(8, 2)", 3.0),
         ("floor(2.7) + ceil(2.1)", 5),
         ("1e3 + 0.5", 1000.5),
@@ -162,6 +223,7 @@ def test_calculator_trigonometry() -> None:
         ("exp(1000)", "range"),  # OverflowError from math, reported as such
         ("1 +", "not a valid"),
         ("1" * 501, "longer than"),
+        ("round(1, -10**8)", "at most 1000 digits"),
     ],
 )
 def test_calculator_refuses(expression: str, reason: str) -> None:
@@ -170,11 +232,11 @@ def test_calculator_refuses(expression: str, reason: str) -> None:
 
 
 def test_calculator_errors_are_results() -> None:
-    assert asyncio.run(run_tool("calculator", {"expression": "1/0"})) == (
+    assert asyncio.run(run_team_tool("calculator", {"expression": "1/0"})) == (
         "ZeroDivisionError: division by zero",
         True,
     )
-    result, is_error = asyncio.run(run_tool("calculator", {"expression": "sqrt(-1)"}))
+    result, is_error = asyncio.run(run_team_tool("calculator", {"expression": "sqrt(-1)"}))
     assert is_error and result == "ValueError: math domain error"
 
 
@@ -196,7 +258,7 @@ def test_current_datetime_unknown_zone(zone: str) -> None:
 
 
 async def test_current_datetime_bad_zone_is_an_error_result() -> None:
-    result, is_error = await run_tool("current_datetime", {"timezone": "Nowhere/City"})
+    result, is_error = await run_team_tool("current_datetime", {"timezone": "Nowhere/City"})
     assert is_error
     assert result.startswith("ValueError: unknown time zone 'Nowhere/City'")
 
@@ -242,7 +304,7 @@ def test_bad_chat_tools_path(settings: Any, path: str, message: str) -> None:
 
 async def test_misconfigured_tools_give_an_error_result(settings: Any) -> None:
     settings.CHAT_TOOLS = ["tests.app.no_such_module.tool"]
-    result, is_error = await run_tool("calculator", {"expression": "1"})
+    result, is_error = await run_team_tool("calculator", {"expression": "1"})
     assert is_error and "cannot import" in result
 
 
@@ -250,7 +312,7 @@ async def test_misconfigured_tools_give_an_error_result(settings: Any) -> None:
 
 
 async def test_run_tool_validates_and_calls(team_tools: Any) -> None:
-    result, is_error = await run_tool(
+    result, is_error = await run_team_tool(
         "lookup_order", {"order_id": "42", "status": "open", "tags": ["a"]}
     )
     assert not is_error
@@ -280,39 +342,268 @@ async def test_run_tool_validates_and_calls(team_tools: Any) -> None:
     ],
 )
 async def test_run_tool_invalid_arguments(team_tools: Any, arguments: Any, expected: str) -> None:
-    result, is_error = await run_tool("lookup_order", arguments)
+    result, is_error = await run_team_tool("lookup_order", arguments)
     assert is_error
     assert result.startswith("invalid arguments for lookup_order: ")
     assert expected in result
 
 
 async def test_run_tool_unknown_tool() -> None:
-    result, is_error = await run_tool("rm_rf", {})
+    result, is_error = await run_team_tool("rm_rf", {})
     assert is_error and result.startswith("unknown tool 'rm_rf'")
 
 
 async def test_run_tool_exception_becomes_an_error_result(team_tools: Any) -> None:
-    assert await run_tool("explode", {"reason": "x"}) == ("RuntimeError: boom: x", True)
+    assert await run_team_tool("explode", {"reason": "x"}) == ("RuntimeError: boom: x", True)
 
 
 async def test_run_tool_timeout(team_tools: Any) -> None:
     team_tools.TOOL_TIMEOUT_SECONDS = 0.1
-    sample_tools.release.clear()
-    try:
-        result, is_error = await run_tool("wait_for_release", {})
-    finally:
-        sample_tools.release.set()
+    result, is_error = await run_team_tool("wait_for_release", {})
     assert (result, is_error) == ("wait_for_release timed out after 0.1 s", True)
 
 
 async def test_run_tool_async_function_and_none_arguments(team_tools: Any) -> None:
-    assert await run_tool("async_echo", {"text": "hi"}) == (["hi", "hi"], False)
-    result, is_error = await run_tool("current_datetime", None)
+    assert await run_team_tool("async_echo", {"text": "hi"}) == (["hi", "hi"], False)
+    result, is_error = await run_team_tool("current_datetime", None)
     assert not is_error and result["timezone"] == "UTC"
 
 
 async def test_run_tool_result_not_json_becomes_a_string(team_tools: Any) -> None:
-    assert await run_tool("odd_result", {}) == ("{1, 2}", False)
+    assert await run_team_tool("odd_result", {}) == ("{1, 2}", False)
+
+
+# --- only the conversation's tools run ---
+
+
+async def test_only_enabled_tools_run(team_tools: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    original = tool_runner.ToolPool.run
+
+    async def spy(pool: tool_runner.ToolPool, name: str, *args: Any) -> tuple[Any, bool]:
+        ran.append(name)
+        return await original(pool, name, *args)
+
+    monkeypatch.setattr(tool_runner.ToolPool, "run", spy)
+    enabled = ["calculator", "gone_from_chat_tools"]
+    assert await run_tool("lookup_order", {"order_id": 1}, enabled=enabled) == (
+        "unknown tool 'lookup_order' (available: calculator)",
+        True,
+    )
+    assert await run_tool("current_datetime", {}, enabled=enabled) == (
+        "unknown tool 'current_datetime' (available: calculator)",
+        True,
+    )
+    assert await run_tool("calculator", {"expression": "1"}, enabled=[]) == (
+        "unknown tool 'calculator' (no tools are enabled)",
+        True,
+    )
+    assert ran == []
+    assert await run_tool("calculator", {"expression": "6*7"}, enabled=enabled) == (
+        {"expression": "6*7", "result": 42},
+        False,
+    )
+    assert ran == ["calculator"]
+
+
+# --- every call in a tool process, under limits ---
+
+
+@pytest.fixture
+def hostile_tools(settings: Any) -> Any:
+    settings.CHAT_TOOLS = [f"{HOSTILE}.{name}" for name in ("hog", "spin", "hoard", "snooze")]
+    settings.TOOL_CPU_SECONDS = 1
+    settings.TOOL_MEMORY_MB = 128
+    settings.TOOL_TIMEOUT_SECONDS = 15
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "error"),
+    [
+        ("calculator", {"expression": "round(1, -10**8)"}, "ValueError: round() takes at most"),
+        ("hog", {"digits": 10**8}, "hog used more than 1 s of CPU time"),
+        ("spin", {}, "spin used more than 1 s of CPU time"),
+        ("hoard", {}, "hoard ran out of memory (limit 128 MB)"),
+    ],
+)
+async def test_a_hostile_call_never_stalls_the_worker(
+    hostile_tools: Any, name: str, arguments: Any, error: str
+) -> None:
+    enabled = ["calculator", "hog", "spin", "hoard"]
+    async with loop_watch() as worst:
+        started = time.monotonic()
+        result, is_error = await run_tool(name, arguments, enabled=enabled)
+        elapsed = time.monotonic() - started
+    assert is_error and result.startswith(error)
+    assert elapsed < hostile_tools.TOOL_TIMEOUT_SECONDS
+    assert worst() < 0.5
+    # The worker goes on: the killed process was replaced.
+    assert await run_tool("calculator", {"expression": "2*3"}, enabled=enabled) == (
+        {"expression": "2*3", "result": 6},
+        False,
+    )
+
+
+async def test_a_call_past_the_wall_clock_is_killed(hostile_tools: Any) -> None:
+    hostile_tools.TOOL_TIMEOUT_SECONDS = 0.5
+    pool = tool_runner.pool()
+    async with loop_watch() as worst:
+        started = time.monotonic()
+        result = await run_tool("snooze", {"seconds": 60}, enabled=["snooze"])
+        elapsed = time.monotonic() - started
+    assert result == ("snooze timed out after 0.5 s", True)
+    assert elapsed < 1.5 and worst() < 0.5
+    assert len(pool.pids()) == pool.size  # a fresh process took the killed one's place
+
+
+async def test_calls_beyond_the_pool_wait_their_turn(hostile_tools: Any) -> None:
+    pool = tool_runner.ToolPool(2)
+    limits = tool_runner.Limits(wall_seconds=10, cpu_seconds=5, memory_mb=128)
+    try:
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(pool.run("snooze", f"{HOSTILE}.snooze", {"seconds": 0.3}, limits) for _ in range(3))
+        )
+        elapsed = time.monotonic() - started
+        assert results == [("rested", False)] * 3
+        assert elapsed >= 0.6  # two at once, then the third
+        assert len(pool.pids()) == 2
+    finally:
+        pool.close()
+
+
+async def test_a_cancelled_call_kills_its_process(hostile_tools: Any) -> None:
+    pool = tool_runner.ToolPool(1)
+    limits = tool_runner.Limits(wall_seconds=10, cpu_seconds=5, memory_mb=128)
+    try:
+        assert await pool.run("snooze", f"{HOSTILE}.snooze", {"seconds": 0}, limits) == (
+            "rested",
+            False,
+        )
+        [first] = pool.pids()
+        call = asyncio.create_task(pool.run("snooze", f"{HOSTILE}.snooze", {"seconds": 60}, limits))
+        await asyncio.sleep(0.3)
+        call.cancel()  # Stop, while the tool runs
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert pool.pids() != [first]
+        assert await pool.run("snooze", f"{HOSTILE}.snooze", {"seconds": 0}, limits) == (
+            "rested",
+            False,
+        )
+    finally:
+        pool.close()
+
+
+# --- through the websocket: the model's calls, the conversation's tools ---
+
+
+@pytest.fixture
+def model_calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, dict[str, Any]], None]:
+    """Make the simulated model call one function with given arguments, declared or not."""
+
+    def call(name: str, arguments: dict[str, Any]) -> None:
+        function = {"type": "function", "name": name}
+        monkeypatch.setattr(simulated_model, "choose_function", lambda body, prompt: function)
+        monkeypatch.setattr(simulated_model, "function_arguments", lambda tool, prompt: arguments)
+
+    return call
+
+
+def sent_to_model(upstream: Any) -> list[dict[str, Any]]:
+    return [
+        r["json"]
+        for r in upstream.app.requests
+        if r["method"] == "POST" and r["path"].endswith("/interactions")
+    ]
+
+
+async def chat(sock: Any, text: str, conversation: int) -> dict[str, Any]:
+    await sock.send({"type": "send", "conversation": conversation, "parent": None, "text": text})
+    created = await sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0)
+    final = await sock.until_final(created["turn"]["id"], timeout=30)
+    return dict(final["turn"])
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_model_cannot_call_a_tool_the_conversation_did_not_enable(
+    connect: Any,
+    alice: Any,
+    upstream: Any,
+    settings: Any,
+    model_calls: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings.CHAT_TOOLS = [f"{HOSTILE}.secret"]
+    ran: list[str] = []
+    original = tool_runner.ToolPool.run
+
+    async def spy(pool: tool_runner.ToolPool, name: str, *args: Any) -> tuple[Any, bool]:
+        ran.append(name)
+        return await original(pool, name, *args)
+
+    monkeypatch.setattr(tool_runner.ToolPool, "run", spy)
+    from chatapp.models import Conversation, Turn
+
+    conv = await Conversation.objects.acreate(
+        owner=alice, model="gemini-3.5-flash", tools=["calculator"]
+    )
+    model_calls("secret", {})
+    sock = await connect(alice)
+    turn = await chat(sock, "Tell me the secret", conv.pk)
+    assert turn["status"] == "completed"
+    first, second = sent_to_model(upstream)
+    assert [tool["name"] for tool in first["tools"]] == ["calculator"]
+    [answer] = second["input"]
+    assert answer["type"] == "function_result" and answer["name"] == "secret"
+    assert answer["is_error"] is True
+    assert answer["result"] == [
+        {"type": "text", "text": "unknown tool 'secret' (available: calculator)"}
+    ]
+    assert ran == []
+    saved = await Turn.objects.aget(pk=turn["id"])
+    assert "launch codes" not in str(saved.steps)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("name", "arguments", "timeout", "error"),
+    [
+        ("calculator", {"expression": "round(1, -10**8)"}, 15, "ValueError: round() takes at"),
+        ("hog", {"digits": 10**8}, 15, "hog used more than 1 s of CPU time"),
+        ("snooze", {"seconds": 60}, 2, "snooze timed out after 2 s"),
+    ],
+)
+async def test_a_hostile_tool_call_leaves_the_worker_answering(
+    connect: Any,
+    alice: Any,
+    upstream: Any,
+    hostile_tools: Any,
+    model_calls: Any,
+    name: str,
+    arguments: dict[str, Any],
+    timeout: int,
+    error: str,
+) -> None:
+    from chatapp.models import Conversation
+
+    hostile_tools.TOOL_TIMEOUT_SECONDS = timeout
+    conv = await Conversation.objects.acreate(owner=alice, model="gemini-3.5-flash", tools=[name])
+    model_calls(name, arguments)
+    sock = await connect(alice)
+    # A running worker has its upstream clients; building one loads the CA bundle in the
+    # loop (0.5 s), which is not what this test measures.
+    upstream_clients.client()
+    async with loop_watch() as worst:
+        started = time.monotonic()
+        turn = await chat(sock, "Round one", conv.pk)
+        elapsed = time.monotonic() - started
+    assert turn["status"] == "completed"
+    assert worst() < 0.5
+    assert elapsed < timeout + 3
+    [answer] = sent_to_model(upstream)[1]["input"]
+    assert answer["is_error"] is True and answer["result"][0]["text"].startswith(error)
 
 
 # --- the function_result step ---
