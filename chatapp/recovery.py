@@ -32,12 +32,13 @@ async def recover_orphans(stale_after: float | None = None) -> list[int]:
     """Claim and resume every orphaned turn; returns the ids this worker took."""
     stale = settings.CHAT_RECOVERY_STALE_SECONDS if stale_after is None else stale_after
     claimed = []
+    worker = await workers.channel()
     orphans = Turn.objects.filter(_orphans(stale)).select_related("conversation").order_by("pk")
     async for turn in orphans:
         if workers.running(turn.pk):
             continue
         won = await Turn.objects.filter(Q(pk=turn.pk) & _orphans(stale)).aupdate(
-            worker=workers.WORKER_ID, heartbeat=timezone.now()
+            worker=worker, heartbeat=timezone.now()
         )
         if won:
             log.info("recovering turn %s left by %s", turn.pk, turn.worker or "an unknown worker")

@@ -38,7 +38,6 @@ from .turns import Started
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
 RUNNING = frozenset({"queued", "in_progress"})
 
 
@@ -75,6 +74,7 @@ class Generation:
         self.started = time.monotonic()
         self.first_delta_at: float | None = None
         self.writes = turns.Writes(turn.pk)
+        self.taken_over = False  # set by `workers` when another worker took the turn
 
     # --- frames ---
 
@@ -98,7 +98,6 @@ class Generation:
 
     async def run(self) -> None:
         status, error_info = Turn.Status.FAILED, None
-        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             if self.resume:
                 await self._reattach()
@@ -106,6 +105,8 @@ class Generation:
                 await self._generate()
             status, error_info = outcome(self.acc)
         except asyncio.CancelledError:
+            if self.taken_over:
+                return  # another worker runs this turn now: leave it to that one
             status = Turn.Status.STOPPED
             await self._cancel_background()
         except InteractionsError as exc:
@@ -115,8 +116,6 @@ class Generation:
         except Exception as exc:  # the turn must end whatever happened
             log.exception("generation %s crashed", self.turn_id)
             error_info = describe(exc)
-        finally:
-            heartbeat.cancel()
         await self._finish(status, error_info)
 
     async def _generate(self) -> None:
@@ -384,10 +383,3 @@ class Generation:
         delivery.publish(frames.turn_frame(self.turn, self.siblings, self.seq, flags="final"))
         if conversation.background:
             await frames.notify(conversation, status)
-
-    async def _heartbeat(self) -> None:
-        # Well inside the staleness limit, or another worker would take a live turn over.
-        interval = min(HEARTBEAT_SECONDS, max(0.2, settings.CHAT_RECOVERY_STALE_SECONDS / 4))
-        while True:
-            await asyncio.sleep(interval)
-            await Turn.objects.filter(pk=self.turn_id).aupdate(heartbeat=timezone.now())

@@ -16,7 +16,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
 
 from . import delivery, metrics
 from .frames import Frame
@@ -30,6 +33,7 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 class Running(Protocol):
     conversation_id: int
     task: asyncio.Task[None] | None
+    taken_over: bool
 
     def snapshot(self) -> Frame: ...
 
@@ -38,6 +42,8 @@ _generations: dict[int, Running] = {}
 # Conversations whose next turn is being created right now (see `reserving`).
 _reserved: set[int] = set()
 _channel: str | None = None
+_beating: asyncio.Task[None] | None = None
+HEARTBEAT_SECONDS = 5.0
 
 
 def running(turn_id: int) -> Running | None:
@@ -49,10 +55,48 @@ def running_in(conversation_id: int) -> list[Running]:
 
 
 def register(turn_id: int, generation: Running) -> None:
+    global _beating
     _generations[turn_id] = generation
     metrics.ACTIVE_GENERATIONS.inc()
     assert generation.task is not None
     generation.task.add_done_callback(lambda task: _forget(turn_id, task))
+    loop = asyncio.get_running_loop()
+    if _beating is None or _beating.done() or _beating.get_loop() is not loop:
+        _beating = loop.create_task(_heartbeats(), name="heartbeats")
+
+
+async def _heartbeats() -> None:
+    """Show that this worker's generations are alive: one query for all of them.
+
+    A turn another worker took over (this one stalled past the staleness limit) is no
+    longer this worker's: its generation stops at once, saving and sending nothing more.
+    """
+    interval = min(HEARTBEAT_SECONDS, max(0.2, settings.CHAT_RECOVERY_STALE_SECONDS / 4))
+    while True:
+        await asyncio.sleep(interval)
+        ids = list(_generations)
+        if not ids:
+            continue
+        try:
+            lost = await sync_to_async(_beat)(ids, await channel())
+        except Exception:  # a database hiccup: the next beat tries again
+            log.warning("heartbeat failed", exc_info=True)
+            continue
+        for turn_id in lost:
+            generation = _generations.get(turn_id)
+            if generation is not None and generation.task is not None:
+                log.warning("turn %s was taken over by another worker: stopping here", turn_id)
+                generation.taken_over = True
+                generation.task.cancel()
+
+
+def _beat(ids: list[int], worker: str) -> list[int]:
+    """Refresh the heartbeat of these turns where this worker still owns them; the rest."""
+    mine = Turn.objects.filter(pk__in=ids, worker=worker, status__in=Turn.ACTIVE)
+    mine.update(heartbeat=timezone.now())
+    owned = set(mine.values_list("pk", flat=True))
+    taken = Turn.objects.filter(pk__in=ids, status__in=Turn.ACTIVE).exclude(worker=worker)
+    return [pk for pk in taken.values_list("pk", flat=True) if pk not in owned]
 
 
 def _forget(turn_id: int, task: asyncio.Task[None]) -> None:

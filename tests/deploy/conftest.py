@@ -141,7 +141,7 @@ def cluster(
         GEMINI_API_KEY="deploy-test-key",
         GOOGLE_GEMINI_BASE_URL=simulator_url,
         CHAT_RECOVERY_INTERVAL_SECONDS="1",
-        CHAT_RECOVERY_STALE_SECONDS="3",
+        CHAT_RECOVERY_STALE_SECONDS="10",
     )
     cluster = Cluster(var_dir, env)
     LiveServer(url="", env=env, log_path=var_dir / "manage.log").manage("migrate", "--noinput")
