@@ -167,3 +167,24 @@ async def test_a_finished_generation_does_not_unregister_its_successor(alice: An
     assert workers.running(1) is new
     new.task.cancel()
     workers._generations.pop(1, None)
+
+
+async def test_a_generation_whose_turn_was_taken_over_stops_and_writes_nothing(
+    alice: Any, upstream: Any, settings: Any, connect: Any
+) -> None:
+    """A worker that stalled past the limit lost its turn: it must not stream or save on."""
+    settings.CHAT_RECOVERY_STALE_SECONDS = 1
+    sock = await connect(alice)
+    await sock.send({"type": "send", "text": "[[sim:slow]] [[sim:long]] take your time"})
+    created = await sock.until(lambda f: f["type"] == "turn" and f["seq"] == 0)
+    pk = created["turn"]["id"]
+    generation = workers.running(pk)
+    assert generation is not None and generation.task is not None
+    await sock.until(lambda f: f["type"] == "delta")
+    await Turn.objects.filter(pk=pk).aupdate(worker="relay.another-worker")
+    await asyncio.wait_for(asyncio.shield(generation.task), timeout=3)
+    assert generation.taken_over and workers.running(pk) is None
+    await asyncio.sleep(0.3)
+    turn = await Turn.objects.aget(pk=pk)
+    assert turn.worker == "relay.another-worker" and turn.status == "in_progress"
+    assert not any(f.get("final") for f in sock.frames), "no final frame from the old owner"
