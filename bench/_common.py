@@ -83,6 +83,8 @@ def production_env(workdir: Path) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "STATIC_ROOT": str(workdir / "staticfiles"),
+        # Every client signs in as one user: the per-user cap on tabs would refuse them.
+        "CHAT_MAX_SOCKETS_PER_USER": "100000",
     }
 
 
