@@ -175,3 +175,79 @@ async def test_a_worker_killed_mid_stream_leaves_no_lost_turn(
         ).fetchone()
     assert stuck == (0,)
     await watcher.ws.close()
+
+
+def sign_in(worker: Any, username: str = "leaver", password: str = "a-long-pass-phrase") -> Any:
+    """A new session of a user, as an HTTP client with its cookies."""
+    import httpx
+
+    http = httpx.Client(base_url=worker.url)
+    http.get("/login/")
+    response = http.post(
+        "/login/",
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": http.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{worker.url}/login/"},
+    )
+    assert response.status_code == 302, response.text
+    return http
+
+
+async def ready(tab: Tab) -> None:
+    """The socket answers a frame (and so has joined its groups)."""
+    await tab.send({"type": "subscribe", "conversation": 999_999})
+    await tab.until(lambda f: f["type"] == "error")
+
+
+async def closed_with(tab: Tab, code: int, timeout: float = 10) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await tab.ws.recv()
+    except ConnectionClosed as exc:
+        assert exc.rcvd is not None and exc.rcvd.code == code
+        return
+    raise AssertionError("the socket stayed open")
+
+
+async def test_signing_out_or_changing_the_password_on_one_worker_closes_sockets_on_the_other(
+    cluster: Cluster, session_cookie: str
+) -> None:
+    first, second = cluster.workers[0], cluster.workers[1]
+    first.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_user('leaver', password='a-long-pass-phrase')",
+    )
+    browser, elsewhere = sign_in(first), sign_in(first)
+    tab = await open_tab(second, browser.cookies["sessionid"])
+    other = await open_tab(second, elsewhere.cookies["sessionid"])
+    bystander = await open_tab(second, session_cookie)  # another user: stays
+    for socket in (tab, other, bystander):
+        await ready(socket)
+
+    token = browser.cookies["csrftoken"]
+    headers = {"Referer": f"{first.url}/", "X-CSRFToken": token}
+    assert browser.post("/logout/", headers=headers).status_code == 302
+    await closed_with(tab, 4401)
+    await ready(other)
+
+    changer = sign_in(first)
+    form = {
+        "old_password": "a-long-pass-phrase",
+        "new_password1": "another-long-pass-phrase",
+        "new_password2": "another-long-pass-phrase",
+        "csrfmiddlewaretoken": changer.cookies["csrftoken"],
+    }
+    changed = changer.post("/password/", data=form, headers={"Referer": f"{first.url}/password/"})
+    assert changed.status_code == 302, changed.text
+    await closed_with(other, 4401)
+    await ready(bystander)
+    for http in (browser, elsewhere, changer):
+        http.close()
