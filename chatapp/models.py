@@ -183,6 +183,14 @@ class ShareLink(models.Model):
     simulated = models.BooleanField(default=False)
     created = models.DateTimeField(default=timezone.now)
     revoked = models.DateTimeField(null=True, blank=True)
+    # The shared turns as HTML, rendered once when the link is made and served as stored: a
+    # page rendered per request cost 10 s of CPU per anonymous view of a 2 MB branch.
+    # `rendered` is null for links made before; their first view renders and stores them.
+    html = models.TextField(blank=True)
+    rendered = models.DateTimeField(null=True, blank=True)
+    # The canonical uuids of the files the shared turns show, so a file request needs no
+    # walk over the snapshot.
+    files = models.JSONField(default=list)
 
     def __str__(self) -> str:
         return f"Share link {self.pk} of conversation {self.conversation_id}"

@@ -300,6 +300,17 @@ for _name in (
 ):
     if (globals()[_name] or 0) < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative")
+# Share links (chatapp.sharing): a link's page is rendered once, when it is made, and served as
+# stored. SHARE_MAX_BYTES caps what one link holds, its frozen copy and its page each; a bigger
+# branch is refused with a message (rendering a 5 MB page takes 6-12 s of CPU, once; a view of
+# the stored page, 50 ms). Anonymous views of share pages are throttled per address (IPv6: per
+# /64) to SHARE_VIEWS_PER_MINUTE; 0 turns the throttle off.
+SHARE_MAX_BYTES = env_int("SHARE_MAX_BYTES", 5 * 2**20)
+SHARE_VIEWS_PER_MINUTE = env_int("SHARE_VIEWS_PER_MINUTE", 60)
+if SHARE_MAX_BYTES <= 0:
+    raise ImproperlyConfigured("SHARE_MAX_BYTES must be positive")
+if SHARE_VIEWS_PER_MINUTE < 0:
+    raise ImproperlyConfigured("SHARE_VIEWS_PER_MINUTE must not be negative")
 # The throttle's counters live in the cache: shared by every worker through Redis when set.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -2,6 +2,8 @@
 
 The public views need no sign-in: the token is the capability. Unknown, malformed and
 revoked tokens all get the same 404 page; another user's conversation or link is a 404 too.
+A shared page is served as stored when the link was made (`sharing.stored_page`); anonymous
+visitors over `SHARE_VIEWS_PER_MINUTE` get a 429 page, whatever the token.
 """
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _error(message: str, status: int = 400, field: str = "share") -> JsonResponse:
-    # `errors` is what static/js/http.js shows; `error` matches the upload endpoint.
-    return JsonResponse({"error": message, "errors": {field: [message]}}, status=status)
+def _error(
+    message: str, status: int = 400, field: str = "share", path: str | None = None
+) -> JsonResponse:
+    # `errors` is what static/js/http.js shows; `error` matches the upload endpoint. `field`,
+    # when given, is where in a document the error is (`turns[2].created`).
+    body: dict[str, object] = {"error": message, "errors": {field: [message]}}
+    if path is not None:
+        body["field"] = path
+    return JsonResponse(body, status=status)
 
 
 # --- the owner's side ---
@@ -63,7 +71,7 @@ def create_share(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def list_shares(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = owned_conversation_or_404(request.user, pk)
-    links = conversation.share_links.order_by("-created", "-pk")
+    links = conversation.share_links.order_by("-created", "-pk").defer("html")
     base = _base_url(request)
     return JsonResponse({"links": [sharing.link_json(link, base) for link in links]})
 
@@ -87,15 +95,27 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _throttled(request: HttpRequest, wait: int) -> HttpResponse:
+    response = render(request, "share/throttled.html", {"wait": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    for header, value in PUBLIC_HEADERS.items():
+        response[header] = value
+    return response
+
+
 @require_safe
 def shared_page(request: HttpRequest, token: str) -> HttpResponse:
-    link = sharing.active_link(token)
+    # Before the lookup: unknown tokens count too, so guessing costs as much as reading.
+    wait = sharing.throttle_wait(request)
+    if wait:
+        return _throttled(request, wait)
+    link = sharing.active_link(token, defer=("snapshot",))
     if link is None:
         return _not_found(request)
     context = {
         "link": link,
         "title": link.title,
-        "turns": sharing.shared_turns_html(link),
+        "body": sharing.stored_page(link),
         # The snapshot's own badge, not this server's current upstream.
         "using_simulator": link.simulated,
     }
@@ -107,7 +127,7 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_safe
 def shared_file(request: HttpRequest, token: str, uuid: uuid_lib.UUID) -> HttpResponse:
-    link = sharing.active_link(token)
+    link = sharing.active_link(token, defer=("snapshot", "html"))
     attachment = sharing.shared_file(link, uuid) if link else None
     if attachment is None:
         return _not_found(request)
@@ -171,7 +191,9 @@ def import_conversation(request: HttpRequest) -> HttpResponse:
         length = 0
     if length > sharing.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD:
         limit = sharing.MAX_IMPORT_BYTES // 2**20
-        return _error(f"That file is too large: imports are limited to {limit} MB.", 413, "file")
+        return _error(
+            f"That file is too large: imports are limited to {limit} MB.", 413, "file", "file"
+        )
     return _import(request)
 
 
@@ -179,16 +201,18 @@ def import_conversation(request: HttpRequest) -> HttpResponse:
 def _import(request: HttpRequest) -> HttpResponse:
     files = request.FILES.getlist("file")
     if len(files) != 1:
-        return _error("Choose one JSON export file to import.", 400, "file")
+        return _error("Choose one JSON export file to import.", 400, "file", "file")
     upload = files[0]
     if upload.size is not None and upload.size > sharing.MAX_IMPORT_BYTES:
         limit = sharing.MAX_IMPORT_BYTES // 2**20
-        return _error(f"That file is too large: imports are limited to {limit} MB.", 413, "file")
+        return _error(
+            f"That file is too large: imports are limited to {limit} MB.", 413, "file", "file"
+        )
     raw = upload.read(sharing.MAX_IMPORT_BYTES + 1)
     try:
         conversation, notes = sharing.import_conversation(request.user, raw)
     except sharing.ImportRefused as refused:
-        return _error(refused.message, refused.status, "file")
+        return _error(refused.message, refused.status, "file", refused.field)
     if not _wants_json(request):
         return redirect(conversation.get_absolute_url())
     result = {

@@ -1,26 +1,38 @@
 """Share links, export and import of conversations.
 
 - A share link is a frozen copy of one branch (root to a chosen turn), public and read-only at
-  `/s/<token>`, with only that branch's own files. Revoking is final.
+  `/s/<token>`, with only that branch's own files. Revoking is final. The page is rendered once,
+  when the link is made, and served as stored: a view costs one query, no Markdown. What a link
+  may hold is capped (`SHARE_MAX_BYTES`), and anonymous views are throttled per address.
 - Export: the branch on screen as Markdown, or the whole tree as JSON (steps exactly as stored).
 - Import: a JSON export becomes a new conversation of the importer. Everything in the file is
-  untrusted: its shape, sizes, parent references and statuses are checked, upstream interaction
-  ids are dropped (they belong to whoever made the file), and so are references to files the
-  importer does not own.
+  untrusted: its shape, sizes, parent references, statuses and dates are checked, upstream
+  interaction ids are dropped (they belong to whoever made the file), and so are references to
+  files the importer does not own. What PostgreSQL cannot store is refused (numbers past a
+  double) or replaced (NUL removed, a lone surrogate becomes U+FFFD). A refusal names the field
+  (`ImportRefused.field`, a path like `turns[2].created`); no file gives a 500
+  (tests/security/test_import_fuzz.py).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import math
 import re
+import secrets
+import time
 import uuid as uuid_lib
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -28,6 +40,7 @@ from django.utils.text import slugify
 
 from .audit import record as audit_record
 from .branches import Tree
+from .limits import client_ip
 from .models import Attachment, Conversation, ShareLink, Turn
 from .payloads import turn_payload
 from .rendering import plain_text
@@ -69,12 +82,14 @@ class ShareError(Exception):
 
 
 class ImportRefused(Exception):
-    """An import file that cannot become a conversation, with a message for the importer."""
+    """An import file that cannot become a conversation, with a message for the importer and
+    the field at fault (`file` when it is the file as a whole)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, field: str = "file") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.field = field
 
 
 def record_share_event(user: Any, action: str, link: ShareLink) -> None:
@@ -145,19 +160,89 @@ def create_link(user: Any, conversation: Conversation, leaf: str | int | None) -
         raise ShareError(
             f"This conversation already has {active} active links: revoke some first.", 409
         )
-    link = ShareLink.objects.create(
+    link = ShareLink(
+        # Chosen here, not on save: the page is rendered first, and its file URLs hold it.
+        token=secrets.token_urlsafe(24),
         conversation=conversation,
         title=conversation.title,
         turn_ids=[t.pk for t in branch],
         snapshot=[freeze(t) for t in branch],
         simulated=settings.USE_SIMULATOR,
     )
+    _render(link)
+    link.save()
     record_share_event(user, "create", link)
     return link
 
 
-def active_link(token: str) -> ShareLink | None:
-    """The link behind a public URL; None for unknown, revoked or malformed tokens alike."""
+def _render(link: ShareLink) -> None:
+    """Fill in the link's stored page and file list, or refuse a branch over the cap.
+
+    The only place a shared page's turns are rendered; its cost is bounded by the cap, not by
+    what the owner's conversation holds. Only the turns are stored: the page around them (its
+    static file URLs change with each deploy) is a small template rendered per view."""
+    cap = settings.SHARE_MAX_BYTES
+    frozen_size = len(json.dumps(link.snapshot, ensure_ascii=False, default=str).encode())
+    # The page shows at least the text of each question and answer: a branch whose text is
+    # over the cap is refused before any Markdown is rendered.
+    text_size = sum(
+        len(str(f.get("user_text") or "")) + len(str(f.get("answer_text") or ""))
+        for f in link.snapshot
+    )
+    if max(frozen_size, text_size) > cap:
+        raise _too_large(cap)
+    parts, size = [], 0
+    for html in _turns_html(link):
+        size += len(html.encode())
+        if size > cap:
+            raise _too_large(cap)
+        parts.append(html)
+    link.html = "".join(parts)
+    link.files = sorted(link_files(link))
+    link.rendered = timezone.now()
+
+
+def _too_large(cap: int) -> ShareError:
+    return ShareError(
+        f"This branch is too large to share: a share link holds at most {_megabytes(cap)}. "
+        "Share an earlier message, or export the conversation instead.",
+        413,
+    )
+
+
+def _megabytes(size: int) -> str:
+    if size < 2**20:
+        return f"{size / 2**10:.3g} KB"
+    return f"{size / 2**20:.3g} MB"
+
+
+def stored_page(link: ShareLink) -> str:
+    """The link's rendered turns, as stored when it was made."""
+    _render_once(link)
+    html: str = link.html
+    return html
+
+
+def _render_once(link: ShareLink) -> None:
+    """Render and store a link made before pages were stored (on its first view, once); one
+    over the cap keeps a notice instead of its turns."""
+    if link.rendered is not None:
+        return
+    try:
+        _render(link)
+    except ShareError:
+        link.html = render_to_string("share/_too_large.html")
+        link.files = []
+        link.rendered = timezone.now()
+    ShareLink.objects.filter(pk=link.pk, rendered__isnull=True).update(
+        html=link.html, files=link.files, rendered=link.rendered
+    )
+
+
+def active_link(token: str, defer: tuple[str, ...] = ()) -> ShareLink | None:
+    """The link behind a public URL; None for unknown, revoked or malformed tokens alike.
+
+    `defer` names fields the caller does not need (the snapshot and the page are big)."""
     if not TOKEN.fullmatch(token):
         return None
     return (
@@ -165,6 +250,7 @@ def active_link(token: str) -> ShareLink | None:
             token=token, revoked__isnull=True, conversation__owner__is_active=True
         )
         .select_related("conversation")
+        .defer(*defer)
         .first()
     )
 
@@ -172,7 +258,42 @@ def active_link(token: str) -> ShareLink | None:
 def owned_link(user: Any, token: str) -> ShareLink | None:
     if not user.is_authenticated or not TOKEN.fullmatch(token):
         return None
-    return ShareLink.objects.filter(token=token, conversation__owner=user).first()
+    return ShareLink.objects.filter(token=token, conversation__owner=user).defer("html").first()
+
+
+def throttle_wait(request: HttpRequest) -> int:
+    """Seconds before this anonymous visitor may see another shared page; 0 when they may now.
+
+    A count per address and clock minute in the cache (Redis with several workers), like the
+    sign-in throttle in `chatapp.limits`. Signed-in people are not counted."""
+    limit = settings.SHARE_VIEWS_PER_MINUTE
+    if limit <= 0 or request.user.is_authenticated:
+        return 0
+    now = time.time()
+    minute = int(now // 60)
+    key = f"share-view:{_visitor(client_ip(request))}:{minute}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count <= limit:
+        return 0
+    return max(math.ceil((minute + 1) * 60 - now), 1)
+
+
+def _visitor(ip: str | None) -> str:
+    """Who is counted: an IPv4 address, or an IPv6 /64 (one host usually holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ip or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def revoke(user: Any, link: ShareLink) -> ShareLink:
@@ -225,26 +346,23 @@ def link_files(link: ShareLink) -> set[str]:
 
 def shared_file(link: ShareLink, uuid: uuid_lib.UUID) -> Attachment | None:
     """A file of the shared branch: referenced by one of its turns and its owner's."""
-    if str(uuid) not in link_files(link):
+    _render_once(link)  # a link made before pages were stored learns its files with it
+    if str(uuid) not in link.files:
         return None
     return Attachment.objects.filter(uuid=uuid, owner_id=link.conversation.owner_id).first()
 
 
-def shared_turns_html(link: ShareLink) -> list[str]:
+def _turns_html(link: ShareLink) -> Iterator[str]:
     """Each shared turn rendered with the chat's own templates, without its controls."""
     prefix = f"/s/{link.token}/files/"
-    rendered = []
     for frozen in link.snapshot:
         payload = turn_payload(thaw(link, frozen))
         del payload["html"]  # the chat page's rendering, with its controls
         payload = _rewrite_files(payload, prefix)
-        rendered.append(
-            render_to_string(
-                "chat/_turn.html",
-                {"t": payload, "using_simulator": link.simulated, "read_only": True},
-            )
+        yield render_to_string(
+            "chat/_turn.html",
+            {"t": payload, "using_simulator": link.simulated, "read_only": True},
         )
-    return rendered
 
 
 def _rewrite_files(value: Any, prefix: str) -> Any:
@@ -530,7 +648,7 @@ def _parse(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ImportRefused("That file is not UTF-8 text: export a conversation as JSON.") from None
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise ImportRefused(
             f"That file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
@@ -540,13 +658,16 @@ def _parse(raw: bytes) -> dict[str, Any]:
         raise ImportRefused(f"That file is not valid JSON: {detail}.") from None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise ImportRefused(
-            "That file is not a conversation exported from this app (use “Export JSON”)."
+            "That file is not a conversation exported from this app (use “Export JSON”): "
+            "its “format” is not " + json.dumps(EXPORT_FORMAT) + ".",
+            field="format" if isinstance(data, dict) else "file",
         )
     version = data.get("version")
     if version != EXPORT_VERSION or isinstance(version, bool):
         raise ImportRefused(
-            f"Unsupported export version {json.dumps(version)}: this app reads version "
-            f"{EXPORT_VERSION}."
+            f"Unsupported export version {json.dumps(version)[:40]}: this app reads version "
+            f"{EXPORT_VERSION}.",
+            field="version",
         )
     try:
         return _clean(data, 0)  # type: ignore[no-any-return]
@@ -564,17 +685,36 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(literal: str) -> float:
+    # 1e400 reads as inf, which JSON (and so PostgreSQL's jsonb) cannot hold.
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {literal[:40]} is too large")
+    return value
+
+
+# Lone surrogates (a "\ud800" escape without its pair): UTF-8 cannot encode them, so neither
+# SQLite nor PostgreSQL can store them. json.loads has already joined the valid pairs.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _clean(value: Any, depth: int) -> Any:
-    """A copy without NUL characters (PostgreSQL refuses them), depth-checked."""
+    """A copy depth-checked, without NUL characters (PostgreSQL refuses them) and with each
+    lone surrogate replaced by U+FFFD."""
     if depth > MAX_IMPORT_DEPTH:
         raise _TooDeep
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _clean_text(value)
     if isinstance(value, dict):
-        return {k.replace("\x00", ""): _clean(v, depth + 1) for k, v in value.items()}
+        return {_clean_text(k): _clean(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean(v, depth + 1) for v in value]
     return value
+
+
+def _clean_text(text: str) -> str:
+    text = text.replace("\x00", "")
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def _conversation_fields(data: dict[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -583,10 +723,10 @@ def _conversation_fields(data: dict[str, Any], notes: list[str]) -> dict[str, An
 
     title = data.get("title")
     if title is not None and not isinstance(title, str):
-        raise ImportRefused("The title must be a string.")
+        raise ImportRefused("The title must be a string.", field="title")
     options = data.get("settings") or {}
     if not isinstance(options, dict):
-        raise ImportRefused("“settings” must be an object.")
+        raise ImportRefused("“settings” must be an object.", field="settings")
     fields: dict[str, Any] = {"title": _one_line(title or "")[:200] or "Imported conversation"}
     model = options.get("model")
     offered = [name for names in settings.CHAT_MODELS.values() for name in names]
@@ -629,34 +769,41 @@ def _conversation_fields(data: dict[str, Any], notes: list[str]) -> dict[str, An
 def _turn_list(data: dict[str, Any]) -> list[dict[str, Any]]:
     turns = data.get("turns")
     if not isinstance(turns, list):
-        raise ImportRefused("“turns” must be a list.")
+        raise ImportRefused("“turns” must be a list.", field="turns")
     if len(turns) > MAX_IMPORT_TURNS:
         raise ImportRefused(
             f"That conversation has {len(turns):,} turns: imports are limited to "
-            f"{MAX_IMPORT_TURNS:,}."
+            f"{MAX_IMPORT_TURNS:,}.",
+            field="turns",
         )
     statuses = set(Turn.Status.values)
     checked: list[dict[str, Any]] = []
     seen: set[Any] = set()
     for index, item in enumerate(turns):
-        where = f"Turn {index + 1}"
+        where, path = f"Turn {index + 1}", f"turns[{index}]"
         if not isinstance(item, dict):
-            raise ImportRefused(f"{where} is not an object.")
+            raise ImportRefused(f"{where} is not an object.", field=path)
         key = item.get("id")
         if not _is_key(key):
-            raise ImportRefused(f"{where} has no usable “id” (a number or a short string).")
+            raise ImportRefused(
+                f"{where} has no usable “id” (a number or a short string).", field=f"{path}.id"
+            )
         where = f"Turn {json.dumps(key)}"
         if key in seen:
-            raise ImportRefused(f"{where} appears twice.")
+            raise ImportRefused(
+                f"{where} appears twice: each “id” must be unique.", field=f"{path}.id"
+            )
         seen.add(key)
         parent = item.get("parent")
         if parent is not None and not _is_key(parent):
-            raise ImportRefused(f"{where} has an unusable “parent”.")
+            raise ImportRefused(f"{where} has an unusable “parent”.", field=f"{path}.parent")
         status = item.get("status", Turn.Status.COMPLETED)
-        if status not in statuses:
+        # Checked for a string first: a list or an object cannot be looked up in a set.
+        if not isinstance(status, str) or status not in statuses:
             raise ImportRefused(
                 f"{where} has the unknown status {json.dumps(status)[:40]} "
-                f"(allowed: {', '.join(sorted(statuses))})."
+                f"(allowed: {', '.join(sorted(statuses))}).",
+                field=f"{path}.status",
             )
         if status in (*Turn.ACTIVE, Turn.Status.REQUIRES_ACTION):
             status = Turn.Status.STOPPED  # nothing runs for an imported turn
@@ -666,27 +813,37 @@ def _turn_list(data: dict[str, Any]) -> list[dict[str, Any]]:
             if not isinstance(value, list) or not all(
                 isinstance(v, dict) and isinstance(v.get("type"), str) for v in value
             ):
-                raise ImportRefused(f"{where}: “{name}” must be a list of objects with a “type”.")
+                raise ImportRefused(
+                    f"{where}: “{name}” must be a list of objects with a “type”.",
+                    field=f"{path}.{name}",
+                )
         for name in ("usage", "structured"):
             if item.get(name) is not None and not isinstance(item.get(name), dict):
-                raise ImportRefused(f"{where}: “{name}” must be an object or null.")
+                raise ImportRefused(
+                    f"{where}: “{name}” must be an object or null.", field=f"{path}.{name}"
+                )
         error = item.get("error")
         if isinstance(error, str):
             error = {"message": error}
         elif error is not None and not isinstance(error, dict):
-            raise ImportRefused(f"{where}: “error” must be an object or null.")
+            raise ImportRefused(
+                f"{where}: “error” must be an object or null.", field=f"{path}.error"
+            )
         user_text = item.get("user_text")
         if user_text is None:
             texts = [str(i.get("text") or "") for i in user_input if i["type"] == "text"]
             user_text = "\n".join(texts)
         if not isinstance(user_text, str):
-            raise ImportRefused(f"{where}: “user_text” must be a string.")
+            raise ImportRefused(
+                f"{where}: “user_text” must be a string.", field=f"{path}.user_text"
+            )
         model = item.get("model") or ""
         if not isinstance(model, str):
-            raise ImportRefused(f"{where}: “model” must be a string.")
+            raise ImportRefused(f"{where}: “model” must be a string.", field=f"{path}.model")
         checked.append(
             {
                 "id": key,
+                "path": path,
                 "parent": parent,
                 "user_input": user_input,
                 "user_text": user_text,
@@ -696,15 +853,16 @@ def _turn_list(data: dict[str, Any]) -> list[dict[str, Any]]:
                 "usage": item.get("usage"),
                 "error": error,
                 "structured": item.get("structured"),
-                "created": _when(item.get("created"), where, "created"),
-                "finished": _when(item.get("finished"), where, "finished"),
+                "created": _when(item.get("created"), where, f"{path}.created"),
+                "finished": _when(item.get("finished"), where, f"{path}.finished"),
             }
         )
     for item in checked:
         if item["parent"] is not None and item["parent"] not in seen:
             raise ImportRefused(
                 f"Turn {json.dumps(item['id'])} points at the parent "
-                f"{json.dumps(item['parent'])}, which is not in the file."
+                f"{json.dumps(item['parent'])}, which is not in the file.",
+                field=f"{item['path']}.parent",
             )
     return checked
 
@@ -715,12 +873,24 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, str) and 0 < len(value) <= 64)
 
 
-def _when(value: Any, where: str, name: str) -> datetime | None:
+def _when(value: Any, where: str, path: str) -> datetime | None:
+    """A date and time in UTC, from ISO 8601 text; a naive one is taken as UTC."""
     if value is None or value == "":
         return None
-    moment = parse_datetime(value) if isinstance(value, str) else None
+    name = path.rsplit(".", 1)[-1]
+    try:
+        # Well-formed but impossible dates (2024-02-30, 25:61, offsets of a day) raise.
+        moment: datetime | None = parse_datetime(value) if isinstance(value, str) else None
+        if moment is not None:
+            # The database keeps UTC: 0001-01-01T00:00+01:00 is before the first year.
+            moment = moment.astimezone(UTC) if timezone.is_aware(moment) else moment
+    except (ValueError, OverflowError) as exc:
+        raise ImportRefused(
+            f"{where}: “{name}” is not a valid date and time ({_short(str(exc), 80)}).",
+            field=path,
+        ) from None
     if moment is None:
-        raise ImportRefused(f"{where}: “{name}” is not an ISO 8601 date and time.")
+        raise ImportRefused(f"{where}: “{name}” is not an ISO 8601 date and time.", field=path)
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
@@ -743,7 +913,8 @@ def _creation_order(turns: list[dict[str, Any]]) -> list[list[tuple[int, dict[st
     if placed != len(turns):
         raise ImportRefused(
             "The turns' parent references form a cycle: every turn must lead back to a first "
-            "message."
+            "message (one with “parent” null).",
+            field="turns",
         )
     return levels
 

@@ -399,3 +399,80 @@ def test_import_needs_a_file_a_user_and_the_csrf_token(alice: Any) -> None:
     )
     assert response.status_code == 201
     assert client.get("/import").status_code == 405
+
+
+def turn_with(**fields: Any) -> dict[str, Any]:
+    return {"id": 1, "parent": None, "user_text": "hi", "steps": answer("hello"), **fields}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        # Well-formed but impossible dates and offsets were a 500.
+        (minimal([turn_with(created="2024-02-30T10:00:00")]), "turns[0].created", "day is out"),
+        (minimal([turn_with(created="2024-01-01T25:61:00")]), "turns[0].created", "hour must"),
+        (
+            minimal([turn_with(finished="2024-01-01T00:00:00+99:00")]),
+            "turns[0].finished",
+            "“finished” is not a valid date",
+        ),
+        # Valid, but outside the calendar once in UTC.
+        (
+            minimal([turn_with(created="0001-01-01T00:00:00+01:00")]),
+            "turns[0].created",
+            "out of range",
+        ),
+        (minimal([turn_with(created="9999-12-31T23:59:59-01:00")]), "turns[0].created", "range"),
+        (minimal([turn_with(created=20240101)]), "turns[0].created", "ISO 8601"),
+        # A status that cannot be looked up in a set was a 500.
+        (minimal([turn_with(status={"a": 1})]), "turns[0].status", "unknown status"),
+        (minimal([turn_with(status=["completed"])]), "turns[0].status", "unknown status"),
+        (minimal([turn_with(), turn_with(id=2, parent=9)]), "turns[1].parent", "parent 9"),
+        (minimal([turn_with(usage=[1])]), "turns[0].usage", "“usage” must be an object"),
+        (minimal([turn_with(id=[1])]), "turns[0].id", "no usable “id”"),
+        (minimal([turn_with(), 7]), "turns[1]", "Turn 2 is not an object"),
+        (minimal(title=["x"]), "title", "title must be a string"),
+        (minimal(version=2), "version", "version 2"),
+        (minimal(format="other"), "format", "“format”"),
+    ],
+)
+def test_each_field_error_is_a_400_naming_the_field(
+    alice_client: Client, body: dict[str, Any], field: str, message: str
+) -> None:
+    response = upload(alice_client, json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+    assert message in response.json()["error"]
+    assert not Conversation.objects.exists() and not Turn.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "number", ["1e400", "-1e400", "1" + "0" * 5000], ids=["inf", "-inf", "5000-digits"]
+)
+def test_numbers_nothing_can_store_are_refused(alice_client: Client, number: str) -> None:
+    # 1e400 reads as inf, which JSON and PostgreSQL's jsonb cannot hold (it was a 500).
+    body = json.dumps(minimal([turn_with(usage={"total_tokens": 0})])).replace("0}", number + "}")
+    response = upload(alice_client, body)
+    assert response.status_code == 400, response.content
+    assert "not valid JSON" in response.json()["error"] and response.json()["field"] == "file"
+
+
+def test_lone_surrogates_and_nuls_are_cleaned_not_stored(alice_client: Client) -> None:
+    # "\ud800" without its pair cannot be encoded as UTF-8: saving it was a 500.
+    data = minimal(
+        [
+            turn_with(user_text="q\udfff", model="m\ud800"),
+            turn_with(id=2, parent=1, steps=answer("a\ud83d\u0000!"), user_text="\ud83d\ude00"),
+        ],
+        title="t\ud800i\u0000tle",
+        settings={"model": "gemini-3.5-flash", "system_instruction": "be \udc80 brief"},
+    )
+    response = upload(alice_client, json.dumps(data))  # ensure_ascii: "\ud800" escapes
+    assert response.status_code == 201, response.content
+    conversation = Conversation.objects.get()
+    assert conversation.title == "t\ufffditle"
+    assert conversation.system_instruction == "be \ufffd brief"
+    first, second = conversation.turns.order_by("pk")
+    assert first.user_text == "q\ufffd" and first.model == "m\ufffd"
+    assert second.answer_text == "a\ufffd!"
+    assert second.user_text == "\U0001f600"  # a valid pair is one character, kept

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import io
 import logging
+import types
+import uuid
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.test import Client
 from PIL import Image
 
+from chatapp import payloads, sharing
 from chatapp.models import Attachment, Conversation, ShareLink, Turn
-from chatapp.rendering import plain_text
+from chatapp.rendering import _markdown, plain_text
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +26,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media(tmp_path: Any, settings: Any) -> None:
     settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def clean_cache() -> Iterator[None]:
+    """The view throttle counts in the cache: each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def png_bytes(color: str = "red") -> bytes:
@@ -389,3 +403,140 @@ def test_the_chat_page_offers_share_export_and_import(
     assert 'action="/import"' in html and 'enctype="multipart/form-data"' in html
     # The chat page itself keeps its controls.
     assert 'data-action="regenerate"' in html and 'data-action="edit"' in html
+
+
+# --- stored pages, the size cap and the throttle ---
+
+
+@pytest.fixture
+def renderers() -> Iterator[dict[str, mock.MagicMock]]:
+    """Counting wrappers around every way a turn gets rendered."""
+    with (
+        mock.patch.object(_markdown._md, "render", wraps=_markdown._md.render) as markdown,
+        mock.patch.object(payloads, "render_steps", wraps=payloads.render_steps) as steps,
+        mock.patch.object(sharing, "turn_payload", wraps=sharing.turn_payload) as turn,
+    ):
+        yield {"markdown": markdown, "steps": steps, "turn_payload": turn}
+
+
+def test_a_share_is_rendered_once_and_served_as_stored(
+    alice_client: Client,
+    alice: Any,
+    renderers: dict[str, mock.MagicMock],
+    django_assert_num_queries: Any,
+) -> None:
+    conversation = Conversation.objects.create(owner=alice, title="Once", model="m")
+    unique = uuid.uuid4().hex  # never in the step cache of payloads.py
+    add_turn(conversation, None, "q", steps=answer(f"**{unique}** and `code`"))
+    link = share(alice_client, conversation)
+    assert renderers["markdown"].call_count >= 1 and renderers["turn_payload"].call_count == 1
+    stored = ShareLink.objects.get()
+    assert stored.rendered is not None and f"<strong>{unique}</strong>" in stored.html
+
+    for mocked in renderers.values():
+        mocked.reset_mock()
+    anonymous = Client()
+    with django_assert_num_queries(1):  # the link, its conversation and owner: one join
+        page = anonymous.get(path_of(link["url"]))
+    assert page.status_code == 200 and stored.html in page.content.decode()
+    assert all(m.call_count == 0 for m in renderers.values())
+
+    # What is served is what was stored.
+    ShareLink.objects.filter(pk=stored.pk).update(html="<p>stored, not rendered</p>")
+    assert "<p>stored, not rendered</p>" in anonymous.get(path_of(link["url"])).content.decode()
+    assert all(m.call_count == 0 for m in renderers.values())
+
+
+def test_a_link_made_before_pages_were_stored_renders_on_its_first_view_only(
+    alice_client: Client, tree: dict[str, Any], renderers: dict[str, mock.MagicMock]
+) -> None:
+    link = share(alice_client, tree["conversation"], tree["a"])
+    ShareLink.objects.update(html="", files=[], rendered=None)  # as migration 0007 leaves them
+    renderers["turn_payload"].reset_mock()
+    base = path_of(link["url"])
+    image = f"{base}/files/{tree['image_a'].uuid}"
+    assert Client().get(image).status_code == 200  # a file request renders it too
+    first = Client().get(base).content.decode()
+    assert "alpha answer" in first and f'src="{image}"' in first
+    assert renderers["turn_payload"].call_count == 2  # the root and A, once
+    assert Client().get(base).content.decode() == first
+    assert renderers["turn_payload"].call_count == 2
+    assert ShareLink.objects.get().files == [str(tree["image_a"].uuid)]
+
+
+def test_an_oversized_share_is_refused(
+    alice_client: Client, alice: Any, settings: Any, renderers: dict[str, mock.MagicMock]
+) -> None:
+    settings.SHARE_MAX_BYTES = 20_000
+    conversation = Conversation.objects.create(owner=alice, title="Long", model="m")
+    root = add_turn(conversation, None, "short", steps=answer("fits"))
+    # Text alone over the cap: refused before anything is rendered.
+    huge = add_turn(conversation, root, "long", steps=answer("x" * 30_000))
+    response = alice_client.post(f"/c/{conversation.pk}/share", {"leaf": huge.pk})
+    assert response.status_code == 413
+    assert "too large to share" in response.json()["error"]
+    assert "at most 19.5 KB" in response.json()["error"]
+    assert renderers["turn_payload"].call_count == 0
+    # Small text whose page grows over the cap: the rendering stops at the cap.
+    code = "\n".join(f"v{i} = f({i}, '{i}')" for i in range(300))
+    rich = [add_turn(conversation, root, "code", steps=answer(f"```python\n{code}\n```"))]
+    for i in range(3):
+        rich.append(add_turn(conversation, rich[-1], f"more {i}", steps=answer("ok")))
+    assert sum(len(t.answer_text) for t in rich) < 20_000
+    response = alice_client.post(f"/c/{conversation.pk}/share", {"leaf": rich[-1].pk})
+    assert response.status_code == 413 and "too large" in response.json()["error"]
+    assert 0 < renderers["turn_payload"].call_count < 5  # rendered, stopped at the cap
+    assert not ShareLink.objects.exists()
+    # A branch under the cap is shared as usual.
+    assert alice_client.post(f"/c/{conversation.pk}/share", {"leaf": root.pk}).status_code == 201
+
+
+@pytest.fixture
+def clock(monkeypatch: Any) -> types.SimpleNamespace:
+    """The throttle's clock, fixed at the start of a minute and moved by hand."""
+    now = types.SimpleNamespace(value=1_800_000_000.0)
+    monkeypatch.setattr(sharing, "time", types.SimpleNamespace(time=lambda: now.value))
+    return now
+
+
+def test_anonymous_views_are_throttled_per_address(
+    alice_client: Client, tree: dict[str, Any], settings: Any, clock: types.SimpleNamespace
+) -> None:
+    settings.SHARE_VIEWS_PER_MINUTE = 3
+    base = path_of(share(alice_client, tree["conversation"], tree["a"])["url"])
+    visitor = Client(REMOTE_ADDR="203.0.113.7")
+    assert [visitor.get(base).status_code for _ in range(3)] == [200, 200, 200]
+    clock.value += 15
+    refused = visitor.get(base)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "45"
+    assert "Too many requests" in refused.content.decode()
+    assert "alpha" not in refused.content.decode()
+    assert refused["X-Robots-Tag"] == "noindex, nofollow" and "no-store" in refused["Cache-Control"]
+    # Unknown tokens count too: guessing links costs as much as reading them.
+    assert visitor.get("/s/" + "x" * 32).status_code == 429
+    # Another address, and signed-in people, are not held back.
+    assert Client(REMOTE_ADDR="203.0.113.8").get(base).status_code == 200
+    assert alice_client.get(base).status_code == 200
+    # The next minute starts a new count.
+    clock.value += 45
+    assert visitor.get(base).status_code == 200
+
+
+def test_ipv6_visitors_are_counted_per_64(
+    alice_client: Client, tree: dict[str, Any], settings: Any, clock: types.SimpleNamespace
+) -> None:
+    settings.SHARE_VIEWS_PER_MINUTE = 2
+    base = path_of(share(alice_client, tree["conversation"], tree["a"])["url"])
+    assert Client(REMOTE_ADDR="2001:db8:1:2::1").get(base).status_code == 200
+    assert Client(REMOTE_ADDR="2001:db8:1:2::ffff").get(base).status_code == 200
+    assert Client(REMOTE_ADDR="2001:db8:1:2:aaaa::9").get(base).status_code == 429
+    assert Client(REMOTE_ADDR="2001:db8:1:3::1").get(base).status_code == 200
+
+
+def test_the_throttle_can_be_turned_off(
+    alice_client: Client, tree: dict[str, Any], settings: Any
+) -> None:
+    settings.SHARE_VIEWS_PER_MINUTE = 0
+    base = path_of(share(alice_client, tree["conversation"], tree["a"])["url"])
+    assert {Client().get(base).status_code for _ in range(5)} == {200}
