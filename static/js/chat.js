@@ -22,6 +22,11 @@ const stallMs = Number(chat.dataset.stallMs) || 15000;
 let socket = null;
 let retryDelay = 500;
 let signedOut = false; // the server closed with 4401: one retry, then the sign-in page
+let leaving = false;
+addEventListener("beforeunload", () => {
+  leaving = true;
+  setTimeout(() => { leaving = false; }, 3000); // still here: it was a download
+});
 let settingsDirty = false;
 const outbox = [];
 
@@ -41,6 +46,7 @@ function connect() {
   });
   socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
+    if (leaving) return; // the page is going away (signing out, another page)
     if (event.code === 4401 || (signedOut && !opened)) {
       // The session ended, or was renewed (a password change gives it a new key): one
       // immediate retry with the browser's cookie tells which.
