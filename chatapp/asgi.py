@@ -16,11 +16,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from . import recovery  # noqa: E402
-from .daphne_tuning import limit_websocket_messages, skip_twisted_form_parsing  # noqa: E402
+from .daphne_tuning import (  # noqa: E402
+    limit_request_bodies,
+    limit_websocket_messages,
+    skip_twisted_form_parsing,
+)
 from .protocol import MAX_FRAME_BYTES  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
 skip_twisted_form_parsing()
+# Bodies over their route's limit answered 413 before they are read; the rest handed over
+# in chunks, from disk.
+limit_request_bodies()
 # Room for the largest legitimate frame; the consumer answers bigger ones with an error.
 limit_websocket_messages(MAX_FRAME_BYTES + 64 * 1024)
 

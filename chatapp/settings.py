@@ -219,8 +219,16 @@ UPLOAD_MAX_BYTES = {
     "video": env_int("UPLOAD_MAX_VIDEO_MB", 100) * 1024 * 1024,
     "document": env_int("UPLOAD_MAX_DOCUMENT_MB", 50) * 1024 * 1024,
 }
-# Images with more pixels are refused as possible decompression bombs (Pillow's limit).
+# Images with more pixels are refused as possible decompression bombs, from their headers:
+# nothing is decoded (chatapp.image_headers).
 UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 50_000_000)
+
+# --- request bodies ---
+# Daphne answers 413 before reading a body over the limit (chatapp.daphne_tuning): requests
+# without a session cookie (sign-in forms are a few hundred bytes), then signed-in requests
+# other than /upload (the largest UPLOAD_MAX_*_MB) and /import (20 MB).
+REQUEST_MAX_ANONYMOUS_BYTES = env_int("REQUEST_MAX_ANONYMOUS_KB", 1024) * 1024
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_KB", 2560) * 1024
 
 # --- production security (DEBUG off); every value can be tuned from the environment ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
+from . import image_headers
 from .models import Attachment
 
 HEAD_BYTES = 64 * 1024
@@ -27,13 +28,16 @@ MAX_URL_LENGTH = 2048
 MAX_PER_MESSAGE = 10
 NOT_AVAILABLE = "One of the attachments is not available."
 
-# Detected type → Pillow's format name, so a file must look the same to both.
+# Detected type → Pillow's format names, so a file must look the same to both. A JPEG with
+# more pictures after the first (phones' depth and HDR gain maps) is Pillow's "MPO".
 _PILLOW_FORMATS = {
-    "image/png": "PNG",
-    "image/jpeg": "JPEG",
-    "image/webp": "WEBP",
-    "image/gif": "GIF",
+    "image/png": {"PNG"},
+    "image/jpeg": {"JPEG", "MPO"},
+    "image/webp": {"WEBP"},
+    "image/gif": {"GIF"},
 }
+_PILLOW_OPENERS = ["PNG", "JPEG", "WEBP", "GIF"]  # Pillow's JPEG opener also returns MPO
+DAMAGED_IMAGE = "That image is damaged or incomplete and could not be read."
 # Pillow here has no HEIF decoder: these are accepted on their signature alone.
 _UNDECODED_IMAGES = {"image/heic", "image/heif"}
 
@@ -203,40 +207,45 @@ def refusal_message(head: bytes, name: str = "", content_type: str = "") -> str:
 
 
 def validate_image(fp: IO[bytes]) -> tuple[int, int]:
-    """Check that an image decodes as the type its bytes claim; return (width, height).
+    """Check an image before anything decodes it; return (width, height), the largest a
+    decoder would allocate for it (its canvas, or a frame that sticks out of it).
 
-    Refuses corrupt files, decompression bombs (settings.UPLOAD_MAX_IMAGE_PIXELS) and files
-    whose format Pillow reads differently. HEIC/HEIF pass on signature alone (0, 0).
+    Refused: a file cut short or broken (image_headers), one of more pixels than
+    settings.UPLOAD_MAX_IMAGE_PIXELS (read from its headers), and one Pillow reads as another
+    format. No pixel is decoded: Pillow opens the headers only, and checks each PNG chunk's
+    CRC. HEIC/HEIF (no decoder here) get the first two checks.
     """
     fp.seek(0)
     detected = detect(fp.read(HEAD_BYTES))
     if detected is None or detected[0] != "image":
         raise UploadError("That file is not an image.")
     mime_type = detected[1]
-    if mime_type in _UNDECODED_IMAGES:
-        return (0, 0)
-    expected = _PILLOW_FORMATS[mime_type]
+    try:
+        width, height = image_headers.extent(fp, mime_type)
+    except image_headers.Damaged:
+        raise UploadError(DAMAGED_IMAGE) from None
     limit = int(settings.UPLOAD_MAX_IMAGE_PIXELS)
+    if width * height > limit:
+        raise UploadError(
+            f"That image is too large to process ({width:,} × {height:,} pixels; "
+            f"the limit is {limit:,} pixels)."
+        )
+    if mime_type in _UNDECODED_IMAGES:
+        return (width, height)
     Image.MAX_IMAGE_PIXELS = limit  # Pillow's check is global; keep it in step with ours
     try:
         with warnings.catch_warnings():
             # Pillow only warns between the limit and twice it: a warning is a refusal here.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # "Truncated File Read" in EXIF…
             fp.seek(0)
-            with Image.open(fp, formats=list(_PILLOW_FORMATS.values())) as im:
-                width, height = im.size
-                if im.format != expected:
+            with Image.open(fp, formats=_PILLOW_OPENERS) as im:
+                if im.format not in _PILLOW_FORMATS[mime_type]:
                     raise UploadError("That image's content does not match its type.")
-                if width * height > limit:
-                    raise Image.DecompressionBombError("too many pixels")
-                im.verify()  # PNG: every chunk's CRC; other formats check little
-            if expected != "PNG":
-                # Decode for real (JPEG at 1/8 scale, cheap) so a truncated file is caught.
-                fp.seek(0)
-                with Image.open(fp, formats=[expected]) as im:
-                    if expected == "JPEG":
-                        im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-                    im.load()
+                if im.width * im.height > width * height:
+                    raise UploadError(DAMAGED_IMAGE)  # Pillow read a size we did not
+                if im.format == "PNG":
+                    im.verify()  # every chunk's CRC, without inflating the pixels
     except UploadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -245,7 +254,7 @@ def validate_image(fp: IO[bytes]) -> tuple[int, int]:
         ) from None
     except Exception:
         # Pillow raises many types (OSError, SyntaxError, ValueError, struct.error…) on bad data.
-        raise UploadError("That image is damaged or incomplete and could not be read.") from None
+        raise UploadError(DAMAGED_IMAGE) from None
     finally:
         fp.seek(0)
     return (width, height)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 import socket
 import struct
 import wave
@@ -17,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from chatapp import uploads
+from chatapp import image_headers, uploads
 from chatapp.models import Attachment
 from chatapp.uploads import UploadError
 
@@ -56,6 +57,38 @@ def wav_bytes() -> bytes:
 def ftyp(major: bytes, *compatible: bytes) -> bytes:
     body = major + b"\x00\x00\x02\x00" + b"".join(compatible)
     return struct.pack(">I", 8 + len(body)) + b"ftyp" + body + b"\x00\x00\x00\x08free"
+
+
+def box(kind: bytes, body: bytes, version: int | None = None) -> bytes:
+    """An ISO BMFF box; a full box when `version` is given."""
+    if version is not None:
+        body = bytes([version, 0, 0, 0]) + body
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def heic_bytes(width: int = 4032, height: int = 3024, tile: int = 512) -> bytes:
+    """The boxes of a phone's HEIC: a grid item of width × height and its tiles' size
+    (meta/iprp/ipco/ispe), where its data is (iloc), then the data (not real HEVC: nothing
+    here decodes it)."""
+    head = ftyp(b"heic", b"mif1", b"heic")[:24]
+    properties = box(b"ispe", struct.pack(">II", width, height), 0)
+    properties += box(b"ispe", struct.pack(">II", tile, tile), 0)
+    data = b"\x00" * 64
+
+    def meta(data_offset: int) -> bytes:
+        # iloc version 0: 4-byte offsets and lengths, no base offset; item 1, one extent.
+        iloc = box(b"iloc", b"\x44\x00" + struct.pack(">HHHHII", 1, 1, 0, 1, data_offset, 64), 0)
+        return box(
+            b"meta",
+            box(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 13, 0)
+            + box(b"pitm", b"\x00\x01", 0)
+            + iloc
+            + box(b"iprp", box(b"ipco", properties) + box(b"ipma", b"\x00" * 4, 0)),
+            0,
+        )
+
+    offset = len(head) + len(meta(0)) + 8  # the mdat box's header
+    return head + meta(offset) + box(b"mdat", data)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -182,7 +215,7 @@ def test_it_accepts_real_images(
         ("song.mp3", MP3, "audio", "audio/mp3"),
         ("clip.mp4", ftyp(b"isom", b"isom", b"mp41"), "video", "video/mp4"),
         ("paper.pdf", PDF, "document", "application/pdf"),
-        ("photo.heic", ftyp(b"heic", b"mif1", b"heic"), "image", "image/heic"),
+        ("photo.heic", heic_bytes(), "image", "image/heic"),
     ],
 )
 def test_it_accepts_media_and_documents(
@@ -268,9 +301,125 @@ def test_the_pixel_limit_comes_from_settings(alice: Any, settings: Any) -> None:
     data = image_bytes("PNG", (64, 64))
     response = post_file(client_for(alice), "big.png", data, "image/png")
     assert response.status_code == 400
-    assert response.json()["error"] == "That image is too large to process (3,000 pixels at most)."
+    assert response.json()["error"] == (
+        "That image is too large to process (64 × 64 pixels; the limit is 3,000 pixels)."
+    )
     settings.UPLOAD_MAX_IMAGE_PIXELS = 5000
     assert post_file(client_for(alice), "big.png", data, "image/png").status_code == 201
+
+
+# --- sizes and structure from the headers, before anything decodes ---
+
+
+def animated(fmt: str, size: tuple[int, int] = (30, 20)) -> bytes:
+    frames = [Image.new("RGB", size, colour) for colour in ("red", "blue", "green")]
+    out = io.BytesIO()
+    frames[0].save(out, fmt, save_all=True, append_images=frames[1:], duration=100)
+    return out.getvalue()
+
+
+def progressive_jpeg(size: tuple[int, int] = (37, 23)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "teal").save(out, "JPEG", progressive=True)
+    return out.getvalue()
+
+
+SAMPLES = {
+    "png": lambda: image_bytes("PNG", (37, 23)),
+    "jpeg": lambda: image_bytes("JPEG", (37, 23)),
+    "jpeg-progressive": progressive_jpeg,
+    "mpo": lambda: animated("MPO"),
+    "gif": lambda: image_bytes("GIF", (37, 23)),
+    "gif-animated": lambda: animated("GIF"),
+    "webp": lambda: image_bytes("WEBP", (37, 23)),
+    "webp-animated": lambda: animated("WEBP"),
+}
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_it_reads_the_size_pillow_reads(name: str) -> None:
+    data = SAMPLES[name]()
+    mime_type = uploads.detect(data)[1]  # type: ignore[index]
+    assert image_headers.extent(io.BytesIO(data), mime_type) == Image.open(io.BytesIO(data)).size
+    assert uploads.validate_image(io.BytesIO(data)) == Image.open(io.BytesIO(data)).size
+
+
+def test_the_size_of_a_heic_is_its_largest_item() -> None:
+    data = heic_bytes(4032, 3024, tile=512)
+    assert image_headers.extent(io.BytesIO(data), "image/heic") == (4032, 3024)
+    assert uploads.validate_image(io.BytesIO(data)) == (4032, 3024)
+
+
+def test_a_gif_frame_outside_the_screen_counts() -> None:
+    data = bytearray(image_bytes("GIF", (4, 4)))
+    descriptor = data.index(b"\x2c\x00\x00\x00\x00\x04\x00\x04\x00")
+    data[descriptor + 1 : descriptor + 5] = struct.pack("<HH", 100, 50)  # left, top
+    assert image_headers.extent(io.BytesIO(bytes(data)), "image/gif") == (104, 54)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("PNG", {}),
+        ("JPEG", {"quality": 95}),
+        ("JPEG", {"quality": 95, "progressive": True}),
+        ("GIF", {}),
+        ("WEBP", {"lossless": True}),
+        ("WEBP", {"quality": 100}),
+    ],
+)
+def test_files_longer_than_a_read_window_are_walked_to_their_end(
+    fmt: str, options: dict[str, Any]
+) -> None:
+    noise = random.Random(fmt).randbytes(400 * 400 * 3)
+    image = Image.frombytes("RGB", (400, 400), noise)
+    out = io.BytesIO()
+    (image.quantize(256) if fmt == "GIF" else image).save(out, fmt, **options)
+    data = out.getvalue()
+    assert len(data) > 2 * image_headers.WINDOW
+    assert uploads.validate_image(io.BytesIO(data)) == (400, 400)
+    for length in (len(data) // 3, len(data) - image_headers.WINDOW - 1, len(data) - 2):
+        with pytest.raises(UploadError):
+            uploads.validate_image(io.BytesIO(data[:length]))
+
+
+@pytest.mark.django_db
+def test_a_jpeg_with_more_pictures_is_accepted_as_a_jpeg(alice: Any) -> None:
+    # Phones store depth maps and HDR gain maps as more pictures after the first: Pillow
+    # calls such a file MPO.
+    data = animated("MPO")
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    response = post_file(client_for(alice), "photo.jpg", data, "image/jpeg")
+    assert response.status_code == 201, response.json()
+    assert response.json()["mime_type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize("name", [*SAMPLES, "heic"])
+def test_every_cut_of_an_image_is_refused(name: str) -> None:
+    data = heic_bytes() if name == "heic" else SAMPLES[name]()
+    whole = uploads.validate_image(io.BytesIO(data))
+    for length in range(1, len(data)):
+        try:
+            size = uploads.validate_image(io.BytesIO(data[:length]))
+        except UploadError:
+            continue
+        # An MPO whose first picture is whole is a whole JPEG: only the ones after it are cut.
+        assert name == "mpo" and length > data.index(b"\xff\xd9") + 1, (length, size)
+        assert size == whole
+
+
+@pytest.mark.parametrize("name", [*SAMPLES, "heic"])
+def test_changed_bytes_are_refused_or_read_but_never_crash(name: str) -> None:
+    data = heic_bytes() if name == "heic" else SAMPLES[name]()
+    rng = random.Random(name)
+    for _ in range(300):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        try:
+            uploads.validate_image(io.BytesIO(bytes(mutated)))
+        except UploadError:
+            pass
 
 
 @pytest.mark.django_db
@@ -422,7 +571,7 @@ def test_the_owner_gets_an_image_inline(alice: Any) -> None:
         ("paper.pdf", PDF, "application/pdf", 'attachment; filename="paper.pdf"'),
         ("voice.wav", wav_bytes(), "audio/wav", 'attachment; filename="voice.wav"'),
         ("song", MP3, "audio/mp3", 'attachment; filename="song.mp3"'),
-        ("shot.heic", ftyp(b"heic", b"heic"), "image/heic", 'attachment; filename="shot.heic"'),
+        ("shot.heic", heic_bytes(), "image/heic", 'attachment; filename="shot.heic"'),
         # A misnamed file is downloaded with the extension of what it really is.
         ("fake.png", PDF, "application/pdf", 'attachment; filename="fake.png.pdf"'),
     ],
