@@ -5,15 +5,19 @@ upstream. Messages per minute are the user's turns created in the last 60 s, acr
 conversations (a retry re-runs a turn and creates none); tokens per day are the user's usage
 today, UTC (see `chatapp.usage`). A user without a `UserLimits` row has the server defaults.
 
-Sign-in: failed attempts are counted per username and per client IP in the cache (Redis with
-several workers). Past `SIGNIN_MAX_FAILURES` within `SIGNIN_WINDOW_MINUTES` of the first, the
-login forms refuse without checking the password. A successful sign-in clears the username's
-count; the IP's runs out with its window.
+Sign-in: failed attempts are counted in the cache (Redis with several workers) per username
+from one address, and per address (an IPv6 address by its /64, what one host can pick from).
+Past `SIGNIN_MAX_FAILURES` for the pair, or `SIGNIN_MAX_FAILURES_PER_ADDRESS` for the address,
+within `SIGNIN_WINDOW_MINUTES` of the first, the login forms refuse that address without
+checking the password. A username alone is never locked, so a stranger's wrong passwords
+cannot keep anyone (the admin included) out from their own address. A successful sign-in
+clears its pair's count; the address's runs out with its window.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 from datetime import timedelta
@@ -89,24 +93,42 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _keys(username: str | None, ip: str | None) -> list[str]:
-    keys = []
+def _address(ip: str | None) -> str:
+    """What one client controls: an IPv4 address, or an IPv6 address's /64 network. Requests
+    without an address (a server on a Unix socket) share one count, as behind a proxy."""
+    if not ip:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:100]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+def _pair_key(username: str, ip: str | None) -> str:
+    pair = f"{username.strip().casefold()}\n{_address(ip)}"
+    return f"signin-fail:pair:{hashlib.sha256(pair.encode()).hexdigest()[:32]}"
+
+
+def _keys(username: str | None, ip: str | None) -> list[tuple[str, int]]:
+    """The counts an attempt adds to, each with its limit: the pair's and the address's."""
+    keys = [(f"signin-fail:ip:{_address(ip)}", settings.SIGNIN_MAX_FAILURES_PER_ADDRESS)]
     if username:
-        digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
-        keys.append(f"signin-fail:user:{digest}")
-    if ip:
-        keys.append(f"signin-fail:ip:{ip}")
+        keys.append((_pair_key(username, ip), settings.SIGNIN_MAX_FAILURES))
     return keys
 
 
 def wait_seconds(username: str | None, ip: str | None) -> int:
-    """How long sign-in stays refused for this username or IP; 0 when it is allowed."""
-    limit = settings.SIGNIN_MAX_FAILURES
-    if limit <= 0:
+    """How long sign-in stays refused for this username from this address; 0: allowed."""
+    keys = [(key, limit) for key, limit in _keys(username, ip) if limit > 0]
+    if not keys:
         return 0
-    keys = _keys(username, ip)
-    counts = cache.get_many(keys)
-    blocked = [key for key in keys if counts.get(key, 0) >= limit]
+    counts = cache.get_many([key for key, _ in keys])
+    blocked = [key for key, limit in keys if counts.get(key, 0) >= limit]
     if not blocked:
         return 0
     until = cache.get_many([f"{key}:until" for key in blocked]).values()
@@ -117,7 +139,7 @@ def wait_seconds(username: str | None, ip: str | None) -> int:
 
 def record_failure(username: str | None, ip: str | None) -> None:
     window = settings.SIGNIN_WINDOW_MINUTES * 60
-    for key in _keys(username, ip):
+    for key, _ in _keys(username, ip):
         # The window starts with the first failure; later failures do not extend it.
         if cache.add(key, 0, timeout=window):
             cache.set(f"{key}:until", time.time() + window, timeout=window)
@@ -128,13 +150,16 @@ def record_failure(username: str | None, ip: str | None) -> None:
             cache.set(f"{key}:until", time.time() + window, timeout=window)
 
 
-def clear_failures(username: str | None) -> None:
-    for key in _keys(username, None):
+def clear_failures(username: str | None, ip: str | None) -> None:
+    """After a successful sign-in: that username from that address starts afresh."""
+    if username:
+        key = _pair_key(username, ip)
         cache.delete_many([key, f"{key}:until"])
 
 
 class ThrottledLoginMixin:
-    """Refuses a sign-in while its username or IP is throttled, before the password is read."""
+    """Refuses a sign-in while its username from its address, or its address, is throttled,
+    before the password is read."""
 
     request: HttpRequest | None
     cleaned_data: dict[str, Any]
@@ -175,4 +200,4 @@ def _count_failure(
 def _reset_failures(
     sender: Any, user: Any, request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    clear_failures(user.get_username())
+    clear_failures(user.get_username(), client_ip(request))

@@ -5,6 +5,8 @@ Each Daphne worker keeps its own registry; scrape every worker (not the load bal
 
 from __future__ import annotations
 
+import hmac
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -33,8 +35,16 @@ STREAM_ERRORS = Counter(
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
-    """The text exposition; behind a bearer token when METRICS_TOKEN is set."""
+    """The text exposition, for a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`.
+
+    Without METRICS_TOKEN it is a 404 (open only with DEBUG on, for development): the figures
+    tell an outsider how busy the team is and which errors the upstream returns.
+    """
     token = settings.METRICS_TOKEN
-    if token and request.headers.get("Authorization", "") != f"Bearer {token}":
+    if token:
+        sent = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(sent, f"Bearer {token}".encode()):
+            return HttpResponse(status=404)
+    elif not settings.DEBUG:
         return HttpResponse(status=404)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

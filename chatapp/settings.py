@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CSP with a per-request nonce, no-store for signed-in pages (chatapp.headers); outside
+    # the session and CSRF layers so that their own responses carry the headers too.
+    "chatapp.headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -244,6 +247,8 @@ if not SECURE_HSTS_PRELOAD:
     # Joining browsers' preload list is a separate, deliberate step (see hstspreload.org).
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+# Links out of a conversation never tell the other site which page they came from.
+SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 
 # --- single sign-on ---
@@ -295,15 +300,19 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("chatapp.sso.login_button")
 # Limits for users an admin has not set limits for (chatapp.limits); unset or 0: no limit.
 DEFAULT_MESSAGES_PER_MINUTE = env_int("DEFAULT_MESSAGES_PER_MINUTE", 0) or None
 DEFAULT_TOKENS_PER_DAY = env_int("DEFAULT_TOKENS_PER_DAY", 0) or None
-# Sign-in throttling: this many failed attempts per username and per IP address, then refused
+# Sign-in throttling (chatapp.limits): this many failed attempts for one username from one
+# address, or for any usernames from one address (IPv6: one /64), then that address is refused
 # (without checking the password) until the window, counted from the first failure, is over.
-# 0 turns it off. The IP is REMOTE_ADDR: behind a proxy, Daphne needs --proxy-headers.
+# Never per username alone: a stranger must not be able to lock someone out. 0 turns a limit
+# off. The address is REMOTE_ADDR: behind a proxy, Daphne needs --proxy-headers.
 SIGNIN_MAX_FAILURES = env_int("SIGNIN_MAX_FAILURES", 5)
+SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20)
 SIGNIN_WINDOW_MINUTES = env_int("SIGNIN_WINDOW_MINUTES", 15)
 for _name in (
     "DEFAULT_MESSAGES_PER_MINUTE",
     "DEFAULT_TOKENS_PER_DAY",
     "SIGNIN_MAX_FAILURES",
+    "SIGNIN_MAX_FAILURES_PER_ADDRESS",
     "SIGNIN_WINDOW_MINUTES",
 ):
     if (globals()[_name] or 0) < 0:

@@ -75,7 +75,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 def sidebar_page(request: HttpRequest) -> Any:
     """One page of the owner's conversations, pinned first then newest, filtered by `q`."""
     conversations: QuerySet[Conversation] = Conversation.objects.filter(owner=request.user)
-    query = request.GET.get("q", "").strip()[:200]
+    # PostgreSQL refuses a NUL in any string, a search term included.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     archived = request.GET.get("archived") == "1"
     conversations = conversations.filter(archived=archived)
     if query:
@@ -214,6 +215,9 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
         title = request.POST.get("title", "").strip()[:200]
         if not title:
             return JsonResponse({"errors": {"title": ["A title cannot be empty."]}}, status=400)
+        if "\x00" in title:  # PostgreSQL refuses NUL characters in text
+            message = "A title cannot contain NUL characters."
+            return JsonResponse({"errors": {"title": [message]}}, status=400)
         conversation.title = title
     elif action in ("pin", "unpin"):
         conversation.pinned = action == "pin"

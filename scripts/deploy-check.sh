@@ -41,6 +41,7 @@ export VAR_DIR="$WORK/data"
 export APP_ROOT="$WORK/app"
 export STATIC_ROOT="$WORK/app/staticfiles"
 export GEMINI_API_KEY="deploy-check-key"
+export METRICS_TOKEN="$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))')"
 export GOOGLE_GEMINI_BASE_URL="http://127.0.0.1:9"
 export PYTHONPATH=""
 cd "$WORK/app"
@@ -76,6 +77,16 @@ headers=$(curl -s -D - -o /dev/null -H "X-Forwarded-Proto: https" "http://127.0.
 echo "$headers" | grep -qi "strict-transport-security: max-age=31536000"
 echo "$headers" | grep -qi "x-frame-options: DENY"
 echo "$headers" | grep -qi "set-cookie: csrftoken=.*; Secure"
+echo "$headers" | grep -qi "content-security-policy: default-src 'self'; script-src 'self' 'nonce-"
+echo "$headers" | grep -qi "referrer-policy: same-origin"
+echo "$headers" | grep -qi "permissions-policy: .*camera=()"
+
+step "/metrics answers only with METRICS_TOKEN"
+https=(-H "X-Forwarded-Proto: https")
+code=$(curl -s -o /dev/null -w '%{http_code}' "${https[@]}" "http://127.0.0.1:$PORT/metrics")
+[ "$code" = "404" ] || { echo "/metrics without the token: expected 404, got $code" >&2; exit 1; }
+curl -fsS "${https[@]}" -H "Authorization: Bearer $METRICS_TOKEN" "http://127.0.0.1:$PORT/metrics" \
+    | grep -q "^chat_open_sockets"
 
 step "static files are compressed and cache-busted"
 css=$(curl -fsS -H "X-Forwarded-Proto: https" "http://127.0.0.1:$PORT/login/" | grep -o '/static/css/app\.[0-9a-f]*\.css' | head -n 1)

@@ -226,6 +226,36 @@ def test_settings_are_validated(alice_client: Client, alice: Any) -> None:
     assert Conversation.objects.get(pk=created["id"], owner=alice).system_instruction == "Be brief."
 
 
+def test_nul_characters_in_titles_and_settings_are_refused(
+    alice_client: Client, alice: Any
+) -> None:
+    """PostgreSQL refuses NUL in text: each form answers 400 before the database sees one
+    (tests/security/test_postgres_nul.py runs the same requests on PostgreSQL)."""
+    conversation = make_chain(alice, 1, title="Kept")
+    url = f"/c/{conversation.pk}"
+    renamed = alice_client.post(
+        f"{url}/rename", {"title": "a\x00b"}, HTTP_ACCEPT="application/json"
+    )
+    assert renamed.status_code == 400
+    assert renamed.json() == {"errors": {"title": ["A title cannot contain NUL characters."]}}
+    good = {"model": "gemini-3.5-flash", "system_instruction": "Be brief."}
+    for field, value in (
+        ("system_instruction", "Be\x00 brief."),
+        ("model", "gemini-3.5-flash\x00"),
+        ("response_schema", '{"type": "object\x00"}'),
+        ("thinking_level", "low\x00"),
+    ):
+        for target in (f"{url}/settings", "/c/new"):
+            response = alice_client.post(target, {**good, field: value})
+            assert response.status_code == 400, (target, field)
+            assert field in response.json()["errors"]
+    conversation.refresh_from_db()
+    assert (conversation.title, conversation.system_instruction) == ("Kept", "")
+    assert Conversation.objects.count() == 1
+    # A search for a NUL is a search for nothing else.
+    assert alice_client.get("/sidebar/?q=Ke%00pt").status_code == 200
+
+
 def test_model_output_is_rendered_safely_on_the_page(alice_client: Client, alice: Any) -> None:
     conversation = Conversation.objects.create(
         owner=alice, title="<img src=x onerror=alert(1)>", model="m"
@@ -263,8 +293,9 @@ def test_healthz_and_readyz(client: Client, settings: Any, monkeypatch: pytest.M
     assert broken.status_code == 503 and broken.json()["checks"]["channel_layer"] is False
 
 
-def test_metrics_are_exposed_and_can_be_guarded(client: Client, settings: Any) -> None:
-    body = client.get("/metrics").content.decode()
+def test_metrics_need_the_token(client: Client, settings: Any) -> None:
+    settings.METRICS_TOKEN = "scrape-me"
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").content.decode()
     for name in (
         "chat_open_sockets",
         "chat_active_generations",
@@ -273,9 +304,18 @@ def test_metrics_are_exposed_and_can_be_guarded(client: Client, settings: Any) -
         "chat_upstream_errors_total",
     ):
         assert name in body
-    settings.METRICS_TOKEN = "scrape-me"
-    assert client.get("/metrics").status_code == 404
-    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").status_code == 200
+    for header in ({}, {"HTTP_AUTHORIZATION": "Bearer wrong"}, {"HTTP_AUTHORIZATION": "scrape-me"}):
+        assert client.get("/metrics", **header).status_code == 404
+
+
+def test_metrics_are_closed_without_a_token_unless_debugging(client: Client, settings: Any) -> None:
+    settings.METRICS_TOKEN = ""
+    settings.DEBUG = False
+    response = client.get("/metrics")
+    assert response.status_code == 404 and b"chat_" not in response.content
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 404
+    settings.DEBUG = True  # `make run`: open, for development
+    assert b"chat_deltas_total" in client.get("/metrics").content
 
 
 def test_an_odd_turn_parameter_is_ignored(alice_client: Client, alice: Any) -> None:
