@@ -495,7 +495,11 @@ async def ws_connect(port: int, cookies: httpx.Cookies, scheme: str = "http") ->
     return await connect(
         f"ws://127.0.0.1:{port}/ws/chat/",
         origin=f"{scheme}://127.0.0.1:{port}",  # type: ignore[arg-type]
-        additional_headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in cookies.jar)},
+        additional_headers={
+            "Cookie": "; ".join(f"{c.name}={c.value}" for c in cookies.jar),
+            # As the TLS proxy says; the server compares the Origin with the scheme exactly.
+            "X-Forwarded-Proto": scheme,
+        },
         proxy=None,
         open_timeout=60,
         ping_interval=None,  # browsers do not ping

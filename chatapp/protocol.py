@@ -23,14 +23,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 # A message of MAX_TEXT_CHARS fits whatever its script: 4 bytes a character, JSON escapes.
 MAX_FRAME_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 100_000
 
+
+def storable(text: str) -> str:
+    """Text PostgreSQL keeps: without NUL. (A lone surrogate never gets here: pydantic
+    refuses it as an invalid string.)"""
+    return text.replace("\x00", "")
+
+
 Id = Annotated[int, Field(ge=1, le=2**62)]
-Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(storable)]
 
 
 class _Frame(BaseModel):

@@ -186,11 +186,11 @@ DEFAULT_MODEL = env_str("CHAT_DEFAULT_MODEL", CHAT_MODELS["Text"][0])
 OPEN_SIGNUP = env_bool("OPEN_SIGNUP", False)
 CHAT_RECOVERY_INTERVAL_SECONDS = env_int("CHAT_RECOVERY_INTERVAL_SECONDS", 15)
 CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
+# Open websockets (tabs) per user on one worker; one more is refused with close code 4429.
+CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 30)
 # A page that hears nothing of a running answer for this long asks for a snapshot.
 CHAT_STALL_SECONDS = env_int("CHAT_STALL_SECONDS", 15)
 # Test faults only: live frames each socket drops once per turn ("3,7,final"), to prove
-# Open websockets (tabs) per user on one worker; one more is refused with close code 4429.
-CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 30)
 # that pages resync. Never set in production.
 CHAT_FAULT_DROP_FRAMES = frozenset(
     int(item) if item.isdigit() else item for item in env_list("CHAT_FAULT_DROP_FRAMES", [])
@@ -239,7 +239,7 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # The load balancer's probes come over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)

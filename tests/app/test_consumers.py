@@ -501,3 +501,16 @@ async def test_an_80000_character_cjk_message_is_answered_in_frames_any_client_t
     # Every message on the wire stays small; long frames came as chunks, joined in order.
     assert max(sock.sizes) <= delivery.CHUNK_CHARS + 1024
     assert sock.chunks > 0
+
+
+async def test_nul_and_lone_surrogates_in_a_message_never_reach_the_database_as_errors(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    sock = await connect(alice)
+    await sock.comm.send_to(text_data='{"type": "send", "text": "a \\ud800 b"}')
+    refused = await sock.receive()
+    assert refused["type"] == "error" and refused["code"] == "invalid"
+    await sock.comm.send_to(text_data='{"type": "send", "text": "a\\u0000b"}')
+    final = await sock.until_final()
+    turn = await Turn.objects.aget(pk=final["turn"]["id"])
+    assert turn.user_text == "ab" and turn.status == "completed"

@@ -37,6 +37,7 @@ def test_lost_frames_and_a_lost_final_frame_end_in_the_complete_answer(
     lossy_server: LiveServer, new_context: Callable[..., BrowserContext]
 ) -> None:
     page = new_context(lossy_server.url).new_page()
+    page.set_default_timeout(20_000)  # a fresh server's first answer, on a busy machine
     sent: list[dict[str, Any]] = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda data: sent.append(json.loads(data))))
     page.goto("/")

@@ -95,7 +95,8 @@ class Guard:
 
 @pytest.fixture
 def guard(new_context: Any, server: LiveServer, admin_state: Any) -> Iterator[Guard]:
-    context: BrowserContext = new_context(server.url, admin_state)
+    # The CSP would stop an injected handler anyway: these tests check the sanitizer alone.
+    context: BrowserContext = new_context(server.url, admin_state, bypass_csp=True)
     yield make_guard(context, server)
 
 
@@ -306,7 +307,7 @@ def test_crafted_citations_tool_steps_and_inputs_never_run(
     expect(frame.locator("a")).to_have_count(1)
 
     # The public page of a share link shows the same turn, just as inert.
-    anonymous = make_guard(new_context(server.url), server)
+    anonymous = make_guard(new_context(server.url, bypass_csp=True), server)
     anonymous.page.goto(f"/s/{made['token']}")
     expect(anonymous.page.locator("body")).to_contain_text("First claim here.")
     anonymous.check("the shared page")
