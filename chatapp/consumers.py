@@ -8,7 +8,6 @@ frames. Frames reach the socket through its `delivery.Subscriber`, in order.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from contextlib import nullcontext
@@ -17,22 +16,10 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from pydantic import ValidationError
 
 from . import delivery, frames, metrics, relay, revocation, turns, workers
-from .protocol import (
-    KNOWN_TYPES,
-    MAX_FRAME_BYTES,
-    ClientError,
-    Edit,
-    Regenerate,
-    Retry,
-    Select,
-    Send,
-    Stop,
-    Subscribe,
-    client_frame,
-)
+from .protocol import ClientError, Edit, Regenerate, Retry, Select, Send, Stop, Subscribe, parse
+from .protocol import client_id as _client_id
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401  # the page signs in again
@@ -84,7 +71,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Parse and validate one frame; anything wrong gets an error frame back."""
         try:
-            await self.dispatch_frame(_parse(text_data))
+            await self.dispatch_frame(parse(text_data))
         except workers.ConversationBusy:
             message = "An answer is still being written in this conversation."
             await self.send_json(frames.error_body("busy", message, _client_id(text_data)))
@@ -185,33 +172,3 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def _close_when_expired(self) -> None:
         await revocation.until_expired(self.session_key, self.user.pk)
         await self.close(code=CLOSE_UNAUTHENTICATED)
-
-
-def _parse(text_data: str | None) -> Any:
-    if text_data is None:
-        raise ClientError("bad_frame", "Frames must be JSON text.")
-    if len(text_data.encode()) > MAX_FRAME_BYTES:
-        raise ClientError("too_large", "That message is too large.")
-    try:
-        raw = json.loads(text_data)
-    except (ValueError, RecursionError):
-        # Also numbers past Python's digit limit and absurdly deep nesting.
-        raise ClientError("bad_json", "That frame is not valid JSON.") from None
-    kind = raw.get("type") if isinstance(raw, dict) else None
-    if not isinstance(kind, str) or kind not in KNOWN_TYPES:
-        raise ClientError("unknown_type", "Unknown frame type.")
-    try:
-        return client_frame.validate_python(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
-        raise ClientError("invalid", f"Invalid {where}: {first['msg']}") from None
-
-
-def _client_id(text_data: str | None) -> str:
-    try:
-        raw = json.loads(text_data or "")
-        value = raw.get("client_id", "") if isinstance(raw, dict) else ""
-        return value[:64] if isinstance(value, str) else ""
-    except (ValueError, RecursionError, AttributeError):
-        return ""

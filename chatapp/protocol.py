@@ -21,9 +21,10 @@ Server → client frames are described in `chatapp.frames`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 # A message of MAX_TEXT_CHARS fits whatever its script: 4 bytes a character, JSON escapes.
 MAX_FRAME_BYTES = 1024 * 1024
@@ -105,3 +106,35 @@ class ClientError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def parse(text_data: str | None) -> Any:
+    """A page's frame as its model; anything wrong is a `ClientError` naming what."""
+    if text_data is None:
+        raise ClientError("bad_frame", "Frames must be JSON text.")
+    if len(text_data.encode()) > MAX_FRAME_BYTES:
+        raise ClientError("too_large", "That message is too large.")
+    try:
+        raw = json.loads(text_data)
+    except (ValueError, RecursionError):
+        # Also numbers past Python's digit limit and absurdly deep nesting.
+        raise ClientError("bad_json", "That frame is not valid JSON.") from None
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if not isinstance(kind, str) or kind not in KNOWN_TYPES:
+        raise ClientError("unknown_type", "Unknown frame type.")
+    try:
+        return client_frame.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+        raise ClientError("invalid", f"Invalid {where}: {first['msg']}") from None
+
+
+def client_id(text_data: str | None) -> str:
+    """The `client_id` of a frame, if it has one, to tag the error answering it."""
+    try:
+        raw = json.loads(text_data or "")
+        value = raw.get("client_id", "") if isinstance(raw, dict) else ""
+        return value[:64] if isinstance(value, str) else ""
+    except (ValueError, RecursionError, AttributeError):
+        return ""
