@@ -191,6 +191,14 @@ class Subscriber:
             await self._send(chunk(piece, number, len(pieces)))
 
 
+async def pause_after_failure(failures: int, what: str) -> None:
+    """Back off after the n-th failure in a row of a background loop (Redis away, say),
+    logging the first and every hundredth instead of thousands of lines a second."""
+    if failures == 1 or failures % 100 == 0:
+        log.warning("%s failed (%s times)", what, failures, exc_info=True)
+    await asyncio.sleep(min(5.0, 0.1 * 2 ** min(failures, 6)))
+
+
 # --- across workers: one capped Redis Stream per conversation ---
 
 STREAM_MAXLEN = 20_000
@@ -274,9 +282,7 @@ class Streams:
                     # own sockets were served in process and lose nothing.
                     failures += 1
                     metrics.STREAM_ERRORS.inc()
-                    if failures == 1 or failures % 100 == 0:
-                        log.warning("writing frames to Redis failed (%s times)", failures)
-                    await asyncio.sleep(min(5.0, 0.1 * 2 ** min(failures, 6)))
+                    await pause_after_failure(failures, "writing frames to Redis")
 
     async def _entries(self, batch: list[tuple[Frame, str]]) -> list[tuple[int, dict[str, Any]]]:
         """Stream entries for a batch, consecutive deltas of one step merged into one."""
@@ -330,9 +336,7 @@ class Streams:
             except Exception:
                 failures += 1
                 metrics.STREAM_ERRORS.inc()
-                if failures == 1 or failures % 100 == 0:
-                    log.warning("reading frames from Redis failed (%s times)", failures)
-                await asyncio.sleep(min(5.0, 0.1 * 2 ** min(failures, 6)))
+                await pause_after_failure(failures, "reading frames from Redis")
                 continue
             for key, entries in result or []:
                 conversation = int(key.rsplit(":", 1)[1])

@@ -175,9 +175,7 @@ async def _listen(name: str) -> None:
             raise
         except Exception:  # one bad message, or Redis away for a moment: wait and go on
             failures += 1
-            if failures == 1 or failures % 100 == 0:
-                log.exception("worker listener failed (%s times)", failures)
-            await asyncio.sleep(min(5.0, 0.1 * 2 ** min(failures, 6)))
+            await delivery.pause_after_failure(failures, "the worker listener")
 
 
 async def ask(turn: Turn, message: dict[str, Any]) -> bool:

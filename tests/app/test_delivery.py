@@ -11,6 +11,7 @@ import pytest
 
 from chatapp import delivery
 from chatapp.frames import Frame, delta_frame, status_frame
+from tests.reliability.helpers import covered
 
 CONV = 7
 TURN = 70
@@ -51,15 +52,6 @@ async def socket() -> Any:
     await subscriber.watch(CONV)
     yield subscriber, sink
     subscriber.close()
-
-
-def covered(frames: list[dict[str, Any]]) -> list[int]:
-    return [
-        seq
-        for f in frames
-        if f["type"] in ("status", "delta", "step")
-        for seq in range(f.get("from", f["seq"]), f["seq"] + 1)
-    ]
 
 
 async def test_frames_leave_in_order_even_while_one_is_still_rendering(socket: Any) -> None:

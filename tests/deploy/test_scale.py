@@ -16,12 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 from .conftest import Cluster
-from .test_workers import Tab, open_tab
+from .test_workers import Tab, open_tab, sign_in
 
 CONVERSATIONS = 50
 USERS = 5  # conversation i belongs to user i % USERS: 10 tabs each on A, up to 10 on B
@@ -53,18 +52,7 @@ def team_cookies(cluster: Cluster) -> list[str]:
     )
     cookies = []
     for name in names:
-        with httpx.Client(base_url=worker.url) as http:
-            http.get("/login/")
-            response = http.post(
-                "/login/",
-                data={
-                    "username": name,
-                    "password": PASSWORD,
-                    "csrfmiddlewaretoken": http.cookies["csrftoken"],
-                },
-                headers={"Referer": f"{worker.url}/login/"},
-            )
-            assert response.status_code == 302, response.text
+        with sign_in(worker, name, PASSWORD) as http:
             cookies.append(http.cookies["sessionid"])
     return cookies
 
