@@ -52,8 +52,9 @@ def team_cookies(cluster: Cluster) -> list[str]:
     )
     cookies = []
     for name in names:
-        with sign_in(worker, name, PASSWORD) as http:
-            cookies.append(http.cookies["sessionid"])
+        http = sign_in(worker, name, PASSWORD)
+        cookies.append(http.cookies["sessionid"])
+        http.close()
     return cookies
 
 
