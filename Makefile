@@ -24,7 +24,7 @@ run: $(VENV)/.runtime
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) chatapp.asgi:application
 
 test: $(VENV)/.dev
-	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-packages.sh
 	sh scripts/ensure-services.sh
 	$(PY) -m pytest
 

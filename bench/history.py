@@ -291,7 +291,7 @@ def main() -> None:
 
     if not args.no_browser:
         if not Path(CHROMIUM).exists():
-            print(f"\n{CHROMIUM} is missing: browser part skipped (scripts/ensure-chromium.sh)")
+            print(f"\n{CHROMIUM} is missing: browser part skipped (scripts/ensure-packages.sh)")
         else:
             browser_sizes = [10, 1000] if not args.quick else [10, 100]
             browser_sizes = sorted(set(browser_sizes) | ({100} if not args.quick else set()))

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from contextlib import nullcontext
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
-from . import delivery, frames, metrics, relay, revocation, turns, workers
+from . import delivery, frames, metrics, relay, revocation, socket_cap, turns, workers
 from .protocol import ClientError, Edit, Regenerate, Retry, Select, Send, Stop, Subscribe, parse
 from .protocol import client_id as _client_id
 
@@ -25,8 +23,6 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401  # the page signs in again
 CLOSE_TOO_MANY = 4429  # the page says so, and does not reconnect by itself
 RECHECK_DELAY_SECONDS = 1.0
-# Open sockets per user on this worker (CHAT_MAX_SOCKETS_PER_USER caps them).
-_open: Counter[int] = Counter()
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -38,14 +34,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
-        if _open[self.user.pk] >= settings.CHAT_MAX_SOCKETS_PER_USER:
+        name = f"{workers.WORKER_ID}|{self.channel_name}"
+        if not await socket_cap.acquire(self.user.pk, name):
             await self.close(code=CLOSE_TOO_MANY)
             return
-        _open[self.user.pk] += 1
         metrics.OPEN_SOCKETS.inc()
-        self.subscriber = delivery.Subscriber(
-            f"{workers.WORKER_ID}|{self.channel_name}", lambda text: self.send(text_data=text)
-        )
+        self.subscriber = delivery.Subscriber(name, lambda text: self.send(text_data=text))
         self.session_key = self.scope["session"].session_key or ""
         # Notifications about the user's background answers, and closing on revocation.
         self.groups_joined = [frames.user_group(self.user.pk)]
@@ -58,9 +52,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def disconnect(self, code: int) -> None:
         if self.subscriber is None:
             return
-        _open[self.user.pk] -= 1
-        if _open[self.user.pk] <= 0:
-            del _open[self.user.pk]
+        await socket_cap.release(self.user.pk, self.subscriber.name)
         metrics.OPEN_SOCKETS.dec()
         self.subscriber.close()
         self.subscriber = None

@@ -186,7 +186,7 @@ DEFAULT_MODEL = env_str("CHAT_DEFAULT_MODEL", CHAT_MODELS["Text"][0])
 OPEN_SIGNUP = env_bool("OPEN_SIGNUP", False)
 CHAT_RECOVERY_INTERVAL_SECONDS = env_int("CHAT_RECOVERY_INTERVAL_SECONDS", 15)
 CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
-# Open websockets (tabs) per user on one worker; one more is refused with close code 4429.
+# Open websockets (tabs) per user across all workers; one more is refused with close code 4429.
 CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 30)
 # A page that hears nothing of a running answer for this long asks for a snapshot.
 CHAT_STALL_SECONDS = env_int("CHAT_STALL_SECONDS", 15)

@@ -251,3 +251,28 @@ async def test_signing_out_or_changing_the_password_on_one_worker_closes_sockets
     await ready(bystander)
     for http in (browser, elsewhere, changer):
         http.close()
+
+
+async def test_the_cap_on_open_tabs_counts_both_workers(cluster: Cluster) -> None:
+    first, second = cluster.workers[0], cluster.workers[1]
+    first.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_user('tabby', password='a-long-pass-phrase')",
+    )
+    http = sign_in(first, "tabby")
+    cookie = http.cookies["sessionid"]
+    cap = 30  # CHAT_MAX_SOCKETS_PER_USER's default
+    tabs = [await open_tab(cluster.workers[n % 2], cookie) for n in range(cap)]
+    for tab in tabs:
+        await ready(tab)
+    for worker in (first, second):
+        await closed_with(await open_tab(worker, cookie), 4429)
+    await tabs[0].ws.close()
+    await asyncio.sleep(0.5)  # the close reaches its worker
+    again = await open_tab(second, cookie)
+    await ready(again)
+    for tab in [*tabs[1:], again]:
+        await tab.ws.close()
+    http.close()

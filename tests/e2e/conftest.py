@@ -5,7 +5,7 @@ the in-process offline simulator answers, paced by SIMULATOR_TOKENS_PER_SECOND s
 can watch an answer stream, reload in the middle of it or stop it. Tests reach the server only
 through the browser and HTTP: nothing here uses the pytest-django test database.
 
-The browser is `/usr/bin/chromium` (or `$CHROMIUM`); `scripts/ensure-chromium.sh` installs it.
+The browser is `/usr/bin/chromium` (or `$CHROMIUM`); `scripts/ensure-packages.sh` installs it.
 Playwright never downloads a browser here.
 """
 
@@ -206,7 +206,7 @@ def playwright() -> Iterator[Playwright]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
-            f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (as root), "
+            f"{CHROMIUM} is missing: run scripts/ensure-packages.sh (as root), "
             "or set CHROMIUM to a Chromium binary. Never `playwright install`.",
             pytrace=False,
         )
