@@ -109,6 +109,31 @@ def _address(ip: str | None) -> str:
     return str(parsed)
 
 
+def minute_budget_wait(kind: str, ip: str | None, amount: int, limit: int) -> int:
+    """Spend `amount` of an address's budget of `limit` per clock minute for `kind`; the
+    seconds to wait when it is spent (nothing is spent then), 0 when it may go ahead.
+
+    One count per address and minute in the cache (Redis with several workers). A single
+    amount above the whole budget takes all of one minute, so it is slow but never refused
+    for ever."""
+    if limit <= 0:
+        return 0
+    now = time.time()
+    minute = int(now // 60)
+    key = f"budget:{kind}:{_address(ip)}:{minute}"
+    amount = min(amount, limit)
+    cache.add(key, 0, timeout=120)
+    try:
+        spent = cache.incr(key, amount)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, amount, timeout=120)
+        spent = amount
+    if spent <= limit:
+        return 0
+    cache.decr(key, amount)
+    return max(math.ceil((minute + 1) * 60 - now), 1)
+
+
 def _pair_key(username: str, ip: str | None) -> str:
     pair = f"{username.strip().casefold()}\n{_address(ip)}"
     return f"signin-fail:pair:{hashlib.sha256(pair.encode()).hexdigest()[:32]}"

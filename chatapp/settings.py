@@ -321,13 +321,16 @@ for _name in (
 # stored. SHARE_MAX_BYTES caps what one link holds, its frozen copy and its page each; a bigger
 # branch is refused with a message (rendering a 5 MB page takes 6-12 s of CPU, once; a view of
 # the stored page, 50 ms). Anonymous views of share pages are throttled per address (IPv6: per
-# /64) to SHARE_VIEWS_PER_MINUTE; 0 turns the throttle off.
+# /64) to SHARE_VIEWS_PER_MINUTE, and their downloads of a share's files to
+# SHARE_DOWNLOAD_MB_PER_MINUTE; 0 turns a throttle off.
 SHARE_MAX_BYTES = env_int("SHARE_MAX_BYTES", 5 * 2**20)
 SHARE_VIEWS_PER_MINUTE = env_int("SHARE_VIEWS_PER_MINUTE", 60)
+SHARE_DOWNLOAD_MB_PER_MINUTE = env_int("SHARE_DOWNLOAD_MB_PER_MINUTE", 200)
 if SHARE_MAX_BYTES <= 0:
     raise ImproperlyConfigured("SHARE_MAX_BYTES must be positive")
-if SHARE_VIEWS_PER_MINUTE < 0:
-    raise ImproperlyConfigured("SHARE_VIEWS_PER_MINUTE must not be negative")
+for _name in ("SHARE_VIEWS_PER_MINUTE", "SHARE_DOWNLOAD_MB_PER_MINUTE"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative")
 # The throttle's counters live in the cache: shared by every worker through Redis when set.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -12,6 +12,7 @@ import json
 import logging
 import uuid as uuid_lib
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -19,7 +20,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from . import sharing
+from . import limits, sharing
 from .file_views import FILE_HEADERS, INLINE_TYPES, MULTIPART_OVERHEAD, download_name
 from .models import owned_conversation_or_404
 
@@ -131,6 +132,13 @@ def shared_file(request: HttpRequest, token: str, uuid: uuid_lib.UUID) -> HttpRe
     attachment = sharing.shared_file(link, uuid) if link else None
     if attachment is None:
         return _not_found(request)
+    if not request.user.is_authenticated:
+        budget = settings.SHARE_DOWNLOAD_MB_PER_MINUTE * 2**20
+        wait = limits.minute_budget_wait(
+            "share-bytes", limits.client_ip(request), attachment.size, budget
+        )
+        if wait:
+            return _throttled(request, wait)
     try:
         handle = attachment.file.storage.open(attachment.file.name, "rb")
     except FileNotFoundError:

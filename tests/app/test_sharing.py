@@ -540,3 +540,32 @@ def test_the_throttle_can_be_turned_off(
     settings.SHARE_VIEWS_PER_MINUTE = 0
     base = path_of(share(alice_client, tree["conversation"], tree["a"])["url"])
     assert {Client().get(base).status_code for _ in range(5)} == {200}
+
+
+def test_anonymous_downloads_of_shared_files_are_throttled_by_bytes(
+    alice_client: Client, tree: dict[str, Any], settings: Any, monkeypatch: Any
+) -> None:
+    from chatapp import limits
+
+    now = types.SimpleNamespace(value=1_800_000_000.0)
+    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: now.value))
+    settings.SHARE_DOWNLOAD_MB_PER_MINUTE = 200
+    image = tree["image_a"]
+    image.size = 150 * 2**20  # counted by its recorded size, as a real 150 MB video would be
+    image.save(update_fields=["size"])
+    base = path_of(share(alice_client, tree["conversation"], tree["a"])["url"])
+    url = f"{base}/files/{image.uuid}"
+    visitor = Client(REMOTE_ADDR="203.0.113.7")
+    assert visitor.get(url).status_code == 200
+    refused = visitor.get(url)
+    assert refused.status_code == 429 and refused["Retry-After"] == "60"
+    assert Client(REMOTE_ADDR="203.0.113.8").get(url).status_code == 200
+    assert alice_client.get(url).status_code == 200  # signed-in people are not counted
+    now.value += 60
+    assert visitor.get(url).status_code == 200
+    # A file bigger than the whole budget still gets through, once a minute.
+    image.size = 500 * 2**20
+    image.save(update_fields=["size"])
+    now.value += 60
+    assert visitor.get(url).status_code == 200
+    assert visitor.get(url).status_code == 429
