@@ -111,6 +111,8 @@ def test_reload_after_switching_versions_keeps_the_branch(quick_page: Page) -> N
     first_id, _, second = first_and_regenerated(page)
     second.get_by_role("button", name="Previous version").click()
     expect(turn_by_id(page, first_id)).to_be_visible()
+    # The reloaded page's script has run (it drops ?turn=): Enter now sends, not a newline.
+    expect(page).to_have_url(re.compile(r"/c/\d+/$"))
     expect(turns(page)).to_have_count(1)
     follow = send_message(page, FOLLOW_UP)
     wait_status(follow, "completed")
