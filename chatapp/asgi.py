@@ -19,7 +19,7 @@ from django.conf import settings  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 from django.utils.http import is_same_domain  # noqa: E402
 
-from . import recovery  # noqa: E402
+from . import recovery, shutdown  # noqa: E402
 from .daphne_tuning import (  # noqa: E402
     limit_request_bodies,
     limit_websocket_messages,
@@ -34,6 +34,8 @@ skip_twisted_form_parsing()
 limit_request_bodies()
 # Room for the largest legitimate frame; the consumer answers bigger ones with an error.
 limit_websocket_messages(MAX_FRAME_BYTES + 64 * 1024)
+# SIGTERM drains the worker's answers before it exits (a rolling restart loses nothing).
+shutdown.install()
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -120,4 +122,8 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     # Daphne has no lifespan events: the worker's background jobs start with its first request.
     if scope["type"] in ("http", "websocket"):
         recovery.ensure_started()
+    if scope["type"] == "websocket" and shutdown.draining():
+        # Stopping: the page reconnects, to another worker behind the proxy.
+        await WebsocketDenier()(scope, receive, send)
+        return
     await router(scope, receive, send)

@@ -226,6 +226,8 @@ class Streams:
         self.loop = asyncio.get_running_loop()
         self._outbox: deque[tuple[Frame, str]] = deque()
         self._write_wake = asyncio.Event()
+        self._written = asyncio.Event()  # set while nothing waits to be written
+        self._written.set()
         self._read_wake = asyncio.Event()
         self._positions: dict[int, str] = {}
         self._watchers: dict[int, int] = {}
@@ -236,7 +238,12 @@ class Streams:
 
     def write(self, frame: Frame, to: str = "") -> None:
         self._outbox.append((frame, to))
+        self._written.clear()
         self._write_wake.set()
+
+    async def flush(self) -> None:
+        """Wait until every frame so far is in Redis (a worker about to exit)."""
+        await self._written.wait()
 
     async def follow(self, conversation: int) -> None:
         """Read this conversation's stream from now on (counted per socket)."""
@@ -283,6 +290,7 @@ class Streams:
                     failures += 1
                     metrics.STREAM_ERRORS.inc()
                     await pause_after_failure(failures, "writing frames to Redis")
+            self._written.set()
 
     async def _entries(self, batch: list[tuple[Frame, str]]) -> list[tuple[int, dict[str, Any]]]:
         """Stream entries for a batch, consecutive deltas of one step merged into one."""
@@ -366,6 +374,12 @@ def _frame_of(conversation: int, fields: dict[str, Any]) -> Frame:
 
 
 _instance: Streams | None = None
+
+
+async def flush() -> None:
+    """Wait until every frame published so far has reached Redis (at once without Redis)."""
+    if _instance is not None and _instance.loop is asyncio.get_running_loop():
+        await _instance.flush()
 
 
 def _streams() -> Streams | None:

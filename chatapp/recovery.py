@@ -8,6 +8,7 @@ now and again, and claims one with a compare-and-set update, so only one worker 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import relay, workers
+from . import relay, shutdown, workers
 from .models import Turn
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ def _orphans(stale_after: float) -> Q:
 async def recover_orphans(stale_after: float | None = None) -> list[int]:
     """Claim and resume every orphaned turn; returns the ids this worker took."""
     stale = settings.CHAT_RECOVERY_STALE_SECONDS if stale_after is None else stale_after
-    claimed = []
+    claimed: list[int] = []
+    if shutdown.draining():
+        return claimed  # this worker is handing its own turns over
     worker = await workers.channel()
     orphans = Turn.objects.filter(_orphans(stale)).select_related("conversation").order_by("pk")
     async for turn in orphans:
@@ -48,12 +51,18 @@ async def recover_orphans(stale_after: float | None = None) -> list[int]:
 
 
 async def _loop(interval: float) -> None:
+    wake = asyncio.Event()
+    # Another worker handing its turns over (a rolling restart) asks for a pass now.
+    workers.on_recovery_request(wake.set)
+    await workers.channel()  # listen to the other workers from the start
     while True:
         try:
             await recover_orphans()
         except Exception:  # a database hiccup must not end the loop
             log.exception("crash recovery pass failed")
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval)
+        wake.clear()
 
 
 def ensure_started() -> None:

@@ -186,6 +186,9 @@ DEFAULT_MODEL = env_str("CHAT_DEFAULT_MODEL", CHAT_MODELS["Text"][0])
 OPEN_SIGNUP = env_bool("OPEN_SIGNUP", False)
 CHAT_RECOVERY_INTERVAL_SECONDS = env_int("CHAT_RECOVERY_INTERVAL_SECONDS", 15)
 CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
+# A stopping worker (SIGTERM) lets running answers finish this long, then hands the rest to
+# the other workers (chatapp.shutdown). Give the process manager's stop timeout a few more.
+CHAT_SHUTDOWN_GRACE_SECONDS = env_int("CHAT_SHUTDOWN_GRACE_SECONDS", 20)
 # Open websockets (tabs) per user across all workers; one more is refused with close code 4429.
 CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 30)
 # A page that hears nothing of a running answer for this long asks for a snapshot.

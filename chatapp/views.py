@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from . import shutdown
 from .branches import Tree
 from .models import Conversation, owned_conversation_or_404
 from .payloads import turn_payload
@@ -258,6 +259,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Ready for traffic: the database, the channel layer and the upstream are usable."""
     checks = {"database": _database_ok(), "channel_layer": _channel_layer_ok()}
     checks["upstream"] = bool(settings.GEMINI_API_KEY) or settings.USE_SIMULATOR
+    checks["accepting"] = not shutdown.draining()  # a stopping worker takes no new traffic
     ready = all(checks.values())
     return JsonResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},

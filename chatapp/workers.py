@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
@@ -42,12 +42,19 @@ _generations: dict[int, Running] = {}
 # Conversations whose next turn is being created right now (see `reserving`).
 _reserved: set[int] = set()
 _channel: str | None = None
+# Every worker's channel is in this group: a worker that hands turns over asks all to recover.
+WORKERS_GROUP = "relay.workers"
+_recovery_hook: Callable[[], None] | None = None
 _beating: asyncio.Task[None] | None = None
 HEARTBEAT_SECONDS = 5.0
 
 
 def running(turn_id: int) -> Running | None:
     return _generations.get(turn_id)
+
+
+def all_running() -> list[Running]:
+    return list(_generations.values())
 
 
 def running_in(conversation_id: int) -> list[Running]:
@@ -160,10 +167,18 @@ async def _listen(name: str) -> None:
     """Answer other workers about the generations this one runs."""
     layer = get_channel_layer()
     failures = 0
+    joined = False
     while True:
         try:
+            if not joined:
+                await layer.group_add(WORKERS_GROUP, name)
+                joined = True
             message = await layer.receive(name)
             failures = 0
+            if message.get("type") == "relay.recover":
+                if _recovery_hook is not None:
+                    _recovery_hook()
+                continue
             generation = running(int(message.get("turn", 0)))
             if generation is None:
                 continue
@@ -185,3 +200,16 @@ async def ask(turn: Turn, message: dict[str, Any]) -> bool:
         return False
     await layer.send(turn.worker, {**message, "turn": turn.pk})
     return True
+
+
+def on_recovery_request(hook: Callable[[], None]) -> None:
+    """What to do when a worker asks all to look for turns to recover (`chatapp.recovery`)."""
+    global _recovery_hook
+    _recovery_hook = hook
+
+
+async def ask_all_to_recover() -> None:
+    """Ask every worker to look for released or orphaned turns now."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(WORKERS_GROUP, {"type": "relay.recover"})

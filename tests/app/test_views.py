@@ -286,11 +286,16 @@ def test_healthz_and_readyz(client: Client, settings: Any, monkeypatch: pytest.M
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "checks": {"database": True, "channel_layer": True, "upstream": True},
+        "checks": {"database": True, "channel_layer": True, "upstream": True, "accepting": True},
     }
     monkeypatch.setattr("chatapp.views.get_channel_layer", lambda: None)
     broken = client.get("/readyz")
     assert broken.status_code == 503 and broken.json()["checks"]["channel_layer"] is False
+    monkeypatch.undo()
+    # A worker that is stopping (SIGTERM) sends the proxy elsewhere.
+    monkeypatch.setattr("chatapp.shutdown._draining", True)
+    stopping = client.get("/readyz")
+    assert stopping.status_code == 503 and stopping.json()["checks"]["accepting"] is False
 
 
 def test_metrics_need_the_token(client: Client, settings: Any) -> None:

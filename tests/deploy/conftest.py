@@ -86,11 +86,11 @@ class Cluster:
         self.env = env
         self.workers: list[LiveServer] = []
 
-    def start(self) -> LiveServer:
+    def start(self, **env: str) -> LiveServer:
         port = free_port()
         worker = LiveServer(
             url=f"http://127.0.0.1:{port}",
-            env=self.env,
+            env={**self.env, **env},
             log_path=self.var_dir / f"daphne-{port}.log",
         )
         with worker.log_path.open("wb") as log:
@@ -106,13 +106,19 @@ class Cluster:
                     "chatapp.asgi:application",
                 ],
                 cwd=ROOT,
-                env=self.env,
+                env=worker.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         _wait_until_up(worker)
         self.workers.append(worker)
         return worker
+
+    def terminate(self, worker: LiveServer, timeout: float = 60) -> int:
+        """Stop a worker the way a process manager does (SIGTERM, then wait); its exit code."""
+        assert worker.process is not None
+        worker.process.send_signal(signal.SIGTERM)
+        return worker.process.wait(timeout=timeout)
 
     def kill(self, worker: LiveServer) -> None:
         assert worker.process is not None
