@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import relay, shutdown, workers
+from .db_retry import forget_broken_connections
 from .models import Turn
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ async def _loop(interval: float) -> None:
     while True:
         try:
             await recover_orphans()
-        except Exception:  # a database hiccup must not end the loop
-            log.exception("crash recovery pass failed")
+        except Exception as exc:  # a database hiccup must not end the loop
+            log.warning("crash recovery pass failed: %s", exc)
+            await forget_broken_connections()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), interval)
         wake.clear()

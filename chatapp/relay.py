@@ -28,6 +28,7 @@ from interactions_client import (
 )
 
 from . import delivery, frames, metrics, turns, upstream, workers
+from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import build_request, continuation_request, is_agent
 from .logs import log_generation
@@ -359,7 +360,10 @@ class Generation:
             check = check_answer(fields["answer_text"], conversation.response_schema)
             fields["structured"] = {"valid": check["valid"], "errors": check["errors"]}
         await self.writes.done()
-        await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
+        await with_retries(
+            lambda: Turn.objects.filter(pk=self.turn_id).aupdate(**fields),
+            f"finishing turn {self.turn_id}",
+        )
         first_delta = None if self.first_delta_at is None else self.first_delta_at - self.started
         log_generation(
             conversation,
@@ -373,11 +377,16 @@ class Generation:
         updates: dict[str, Any] = {"updated": timezone.now(), "unseen": conversation.background}
         if snapshot.get("environment_id"):
             updates["environment_id"] = snapshot["environment_id"]
-        await Conversation.objects.filter(pk=self.conversation_id).aupdate(**updates)
+        await with_retries(
+            lambda: Conversation.objects.filter(pk=self.conversation_id).aupdate(**updates),
+            f"updating conversation {self.conversation_id}",
+        )
         for name, value in fields.items():
             setattr(self.turn, name, value)
         if self.siblings is None:
-            self.siblings = await sync_to_async(turns.siblings)(self.turn)
+            self.siblings = await with_retries(
+                lambda: sync_to_async(turns.siblings)(self.turn), "reading siblings"
+            )
         self.open_steps.clear()
         self.seq += 1
         delivery.publish(frames.turn_frame(self.turn, self.siblings, self.seq, flags="final"))

@@ -94,17 +94,26 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# One process: the in-memory layer. Many workers: Redis carries deltas between them.
+# One process: the in-memory layer. Many workers: Redis pub/sub carries requests between
+# workers and to sockets (the frames themselves travel in Redis Streams: chatapp.delivery).
+# Pub/sub, not the list-based layer: its subscriber reconnects and resubscribes by itself,
+# so a Redis restart of a few seconds ends no consumer (the list-based layer raises into
+# every consumer, closing every socket, and can leave its receive lock held afterwards).
 REDIS_URL = env_str("REDIS_URL")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            # redis-py 8 reads with a 5 s socket timeout by default, the same as the layer's
-            # blocking pop: give reads room (django/channels_redis#422).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
-            "capacity": 2000,
-            "expiry": 30,
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 15,
+                    "socket_connect_timeout": 5,
+                    # A connection idle this long is pinged before use: after a Redis
+                    # restart the pool's dead connections are replaced, not used.
+                    "health_check_interval": 5,
+                }
+            ],
         },
     }
     if REDIS_URL
@@ -189,6 +198,9 @@ CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
 # A stopping worker (SIGTERM) lets running answers finish this long, then hands the rest to
 # the other workers (chatapp.shutdown). Give the process manager's stop timeout a few more.
 CHAT_SHUTDOWN_GRACE_SECONDS = env_int("CHAT_SHUTDOWN_GRACE_SECONDS", 20)
+# A generation's writes wait this long for a database that went away (a restart) before the
+# turn fails (chatapp.db_retry).
+CHAT_DB_RETRY_SECONDS = env_int("CHAT_DB_RETRY_SECONDS", 120)
 # Open websockets (tabs) per user across all workers; one more is refused with close code 4429.
 CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 30)
 # A page that hears nothing of a running answer for this long asks for a snapshot.

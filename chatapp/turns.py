@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import limits, usage
 from .branches import Tree
+from .db_retry import with_retries
 from .history import build_request
 from .media import expander
 from .models import Attachment, Conversation, Turn
@@ -190,7 +191,10 @@ class Writes:
         async def write() -> None:
             if previous is not None:
                 await asyncio.gather(previous, return_exceptions=True)
-            await Turn.objects.filter(pk=self.turn_id).aupdate(**fields)
+            await with_retries(
+                lambda: Turn.objects.filter(pk=self.turn_id).aupdate(**fields),
+                f"saving turn {self.turn_id}",
+            )
 
         self._last = asyncio.get_running_loop().create_task(write())
 

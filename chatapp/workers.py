@@ -1,7 +1,7 @@
 """This worker's running generations, the reservation of a conversation, and requests
 between workers (a snapshot for a socket connected elsewhere, Stop).
 
-Requests travel on the channel layer to a plain channel per worker, `relay.<uuid>`, which is
+Requests travel on the channel layer to a channel per worker (named `...relay.<id>`), which is
 recorded in `Turn.worker` while a generation runs; answers travel as frames (`delivery`).
 """
 
@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import delivery, metrics
+from .db_retry import forget_broken_connections
 from .frames import Frame
 from .models import Turn
 
@@ -42,6 +43,8 @@ _generations: dict[int, Running] = {}
 # Conversations whose next turn is being created right now (see `reserving`).
 _reserved: set[int] = set()
 _channel: str | None = None
+_opening: asyncio.Task[None] | None = None
+CHANNEL_PREFIX = "relay."
 # Every worker's channel is in this group: a worker that hands turns over asks all to recover.
 WORKERS_GROUP = "relay.workers"
 _recovery_hook: Callable[[], None] | None = None
@@ -86,8 +89,9 @@ async def _heartbeats() -> None:
             continue
         try:
             lost = await sync_to_async(_beat)(ids, await channel())
-        except Exception:  # a database hiccup: the next beat tries again
-            log.warning("heartbeat failed", exc_info=True)
+        except Exception as exc:  # a database hiccup: the next beat tries again
+            log.warning("heartbeat failed: %s", exc)
+            await forget_broken_connections()
             continue
         for turn_id in lost:
             generation = _generations.get(turn_id)
@@ -152,15 +156,25 @@ def reserving(conversation_id: int) -> Iterator[None]:
 
 async def channel() -> str:
     """This worker's address on the channel layer, listened to from first use."""
-    global _channel
+    global _channel, _opening
     layer = get_channel_layer()
-    if _channel is None and layer is not None:
-        # A plain (not process-specific "!") channel: channels_redis serialises receives on
-        # "!" channels through one lock, and a second long-lived receiver there stalls the
-        # consumers of this process.
-        _channel = f"relay.{uuid.uuid4().hex}"
-        asyncio.get_running_loop().create_task(_listen(_channel), name="worker-listener")
-    return _channel or WORKER_ID
+    if layer is None:
+        return WORKER_ID
+    if _channel is None:
+        if _opening is None or _opening.get_loop() is not asyncio.get_running_loop():
+            _opening = asyncio.get_running_loop().create_task(_open(layer))
+        await asyncio.shield(_opening)
+    assert _channel is not None
+    return _channel
+
+
+async def _open(layer: Any) -> None:
+    """A channel of the layer's own making (the pub/sub layer subscribes to it at once, and
+    only such channels may join groups), with its listener."""
+    global _channel
+    name = await layer.new_channel(CHANNEL_PREFIX)
+    asyncio.get_running_loop().create_task(_listen(name), name="worker-listener")
+    _channel = name
 
 
 async def _listen(name: str) -> None:
@@ -196,9 +210,13 @@ async def _listen(name: str) -> None:
 async def ask(turn: Turn, message: dict[str, Any]) -> bool:
     """Send a request to the worker that runs `turn`; False when no other worker is known."""
     layer = get_channel_layer()
-    if layer is None or not turn.worker.startswith("relay.") or turn.worker == _channel:
+    if layer is None or CHANNEL_PREFIX not in turn.worker or turn.worker == _channel:
         return False
-    await layer.send(turn.worker, {**message, "turn": turn.pk})
+    try:
+        await layer.send(turn.worker, {**message, "turn": turn.pk})
+    except Exception as exc:  # Redis away: the caller does without (a snapshot from the DB)
+        log.warning("asking %s failed: %s", turn.worker, exc)
+        return False
     return True
 
 

@@ -168,7 +168,7 @@ async def test_a_worker_killed_mid_stream_leaves_no_lost_turn(
     assert final["turn"]["status"] == "completed"
     status, answer, worker = saved_turn(database, turn)
     assert status == "completed" and "survive a crash" in answer
-    assert worker.startswith("relay.")
+    assert "relay." in worker  # a worker channel, not a process id
     with psycopg.connect(database) as conn:
         stuck = conn.execute(
             "SELECT count(*) FROM chatapp_turn WHERE status IN ('queued', 'in_progress')"
