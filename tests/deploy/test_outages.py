@@ -163,5 +163,3 @@ def test_no_generation_crashed_through_the_outages(outage_cluster: Cluster) -> N
     for worker in outage_cluster.workers:
         log = worker.log()
         assert "crashed" not in log and "Exception inside application" not in log, worker.tail()
-
-
