@@ -35,7 +35,7 @@ from django.urls import Resolver404, resolve
 from twisted.internet.interfaces import ITCPTransport
 from twisted.web.http import HTTPChannel, Request
 
-from . import sharing
+from . import importer
 from .file_views import MULTIPART_OVERHEAD, max_upload_request_bytes
 from .uploads import human_size
 
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 # Routes that take a file from a signed-in user, and the largest body each takes.
 FILE_ROUTES: dict[str, Callable[[], int]] = {
     "upload": max_upload_request_bytes,
-    "import_conversation": lambda: sharing.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD,
+    "import_conversation": lambda: importer.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD,
 }
 # How long a refused request's remaining body is read (and dropped) before the connection is
 # cut: a client that sends everything before it reads gets the 413 instead of a reset.
