@@ -36,19 +36,7 @@ def export_data(conversation: Conversation) -> dict[str, Any]:
         "exported": timezone.now().isoformat(),
         "title": conversation.title,
         "created": conversation.created.isoformat(),
-        "settings": {
-            "model": conversation.model,
-            "system_instruction": conversation.system_instruction,
-            "temperature": conversation.temperature,
-            "thinking_level": conversation.thinking_level,
-            "stateless": conversation.stateless,
-            "google_search": conversation.google_search,
-            "url_context": conversation.url_context,
-            "code_execution": conversation.code_execution,
-            "tools": conversation.tools,
-            "response_schema": conversation.response_schema,
-            "background": conversation.background,
-        },
+        "settings": {name: getattr(conversation, name) for name in Conversation.SETTINGS},
         "current_turn": conversation.current_turn_id,
         "turns": [
             {

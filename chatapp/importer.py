@@ -9,6 +9,7 @@ a tool not offered here) are dropped with a note.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -103,49 +104,82 @@ def _turn_row(
 
 
 def _conversation_fields(document: ImportedDocument, notes: list[str]) -> dict[str, Any]:
-    from .structured import check_schema
-    from .tools import available as available_tools
-
-    options = document.settings
+    """The new conversation's title and settings: each setting read leniently, by its reader."""
     fields: dict[str, Any] = {
         "title": one_line(document.title or "")[:200] or "Imported conversation"
     }
-    model = options.get("model")
-    offered = [name for names in settings.CHAT_MODELS.values() for name in names]
-    if isinstance(model, str) and model in offered:
-        fields["model"] = model
-    else:
-        fields["model"] = settings.DEFAULT_MODEL
-        if model:
-            name = str(model)[:100]
-            notes.append(f"The model {name!r} is not offered here: using {fields['model']}.")
-    instruction = options.get("system_instruction")
-    if isinstance(instruction, str):
-        fields["system_instruction"] = instruction[:100_000]
-    temperature = options.get("temperature")
-    if isinstance(temperature, int | float) and not isinstance(temperature, bool):
-        if 0 <= temperature <= 2:
-            fields["temperature"] = float(temperature)
-    level = options.get("thinking_level")
-    if level in ("", "minimal", "low", "medium", "high"):
-        fields["thinking_level"] = level
-    for flag in ("stateless", "google_search", "url_context", "code_execution", "background"):
-        if isinstance(options.get(flag), bool):
-            fields[flag] = options[flag]
-    tools = options.get("tools")
-    if isinstance(tools, list):
-        names = {t.name for t in available_tools()}
-        fields["tools"] = [t for t in tools if isinstance(t, str) and t in names]
-        missing = [str(t)[:60] for t in tools if t not in fields["tools"]]
-        if missing:
-            notes.append("Tools not available here were switched off: " + ", ".join(missing))
-    schema = options.get("response_schema")
-    if schema is not None:
-        if check_schema(schema):
-            notes.append("The JSON schema for structured answers was not usable and was left out.")
-        else:
-            fields["response_schema"] = schema
+    for name in Conversation.SETTINGS:
+        value = _READERS[name](document.settings.get(name), notes)
+        if value is not _LEFT_OUT:
+            fields[name] = value
     return fields
+
+
+_LEFT_OUT: Any = object()  # a setting not usable here: the conversation keeps its default
+
+
+def _model(value: Any, notes: list[str]) -> str:
+    offered = [name for names in settings.CHAT_MODELS.values() for name in names]
+    if isinstance(value, str) and value in offered:
+        return value
+    if value:
+        notes.append(
+            f"The model {str(value)[:100]!r} is not offered here: using {settings.DEFAULT_MODEL}."
+        )
+    return str(settings.DEFAULT_MODEL)
+
+
+def _instruction(value: Any, notes: list[str]) -> Any:
+    return value[:100_000] if isinstance(value, str) else _LEFT_OUT
+
+
+def _temperature(value: Any, notes: list[str]) -> Any:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if number and 0 <= value <= 2 else _LEFT_OUT
+
+
+def _thinking_level(value: Any, notes: list[str]) -> Any:
+    return value if value in Conversation.ThinkingLevel.values else _LEFT_OUT
+
+
+def _switch(value: Any, notes: list[str]) -> Any:
+    return value if isinstance(value, bool) else _LEFT_OUT
+
+
+def _tools(value: Any, notes: list[str]) -> Any:
+    from .tools import available as available_tools
+
+    if not isinstance(value, list):
+        return _LEFT_OUT
+    names = {t.name for t in available_tools()}
+    kept = [t for t in value if isinstance(t, str) and t in names]
+    missing = [str(t)[:60] for t in value if t not in kept]
+    if missing:
+        notes.append("Tools not available here were switched off: " + ", ".join(missing))
+    return kept
+
+
+def _response_schema(value: Any, notes: list[str]) -> Any:
+    from .structured import check_schema
+
+    if value is None:
+        return _LEFT_OUT
+    if check_schema(value):
+        notes.append("The JSON schema for structured answers was not usable and was left out.")
+        return _LEFT_OUT
+    return value
+
+
+# One reader per setting (Conversation.SETTINGS): a test checks none is missing.
+_READERS: dict[str, Callable[[Any, list[str]], Any]] = {
+    "model": _model,
+    "system_instruction": _instruction,
+    "temperature": _temperature,
+    "thinking_level": _thinking_level,
+    "tools": _tools,
+    "response_schema": _response_schema,
+    **{name: _switch for name in Conversation.SWITCHES},
+}
 
 
 def _owned_files(user: Any, turns: list[ImportedTurn]) -> set[str]:

@@ -10,7 +10,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -23,9 +22,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from .branches import Tree
+from .forms import SettingsForm
 from .models import Conversation, owned_conversation_or_404
 from .payloads import turn_payload
-from .structured import parse_schema_text
 from .tools import available as available_tools
 
 SIDEBAR_PAGE = 50
@@ -99,7 +98,7 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         "schema_text": json.dumps(schema, indent=2) if schema else "",
         "chat_models": settings.CHAT_MODELS,
         "default_model": settings.DEFAULT_MODEL,
-        "thinking_levels": ["", "minimal", "low", "medium", "high"],
+        "thinking_levels": Conversation.ThinkingLevel.values,
         "sidebar": sidebar_page(request),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
     }
@@ -135,65 +134,6 @@ def conversation_page(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def sidebar(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/_sidebar_items.html", {"sidebar": sidebar_page(request)})
-
-
-class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
-    tools = forms.MultipleChoiceField(required=False, choices=[])
-    response_schema = forms.CharField(required=False, max_length=20_000)
-
-    class Meta:
-        model = Conversation
-        fields = (
-            "model",
-            "system_instruction",
-            "temperature",
-            "thinking_level",
-            "stateless",
-            "google_search",
-            "url_context",
-            "code_execution",
-            "background",
-        )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["tools"].choices = [(t.name, t.name) for t in available_tools()]
-        if self.instance.pk:
-            self.initial["tools"] = self.instance.tools
-            schema = self.instance.response_schema
-            self.initial["response_schema"] = json.dumps(schema, indent=2) if schema else ""
-
-    def clean_response_schema(self) -> dict[str, Any] | None:
-        schema, errors = parse_schema_text(self.cleaned_data.get("response_schema") or "")
-        if errors:
-            raise forms.ValidationError(errors)
-        return schema
-
-    def save(self, commit: bool = True) -> Conversation:
-        conversation: Conversation = super().save(commit=False)
-        conversation.tools = list(self.cleaned_data.get("tools") or [])
-        conversation.response_schema = self.cleaned_data.get("response_schema")
-        if commit:
-            conversation.save()
-        return conversation
-
-    def clean_model(self) -> str:
-        model = str(self.cleaned_data["model"])
-        if not any(model in names for names in settings.CHAT_MODELS.values()):
-            raise forms.ValidationError("Pick one of the listed models.")
-        return model
-
-    def clean_temperature(self) -> float | None:
-        value = self.cleaned_data.get("temperature")
-        if value is not None and not 0 <= value <= 2:
-            raise forms.ValidationError("Temperature goes from 0 to 2.")
-        return value  # type: ignore[no-any-return]
-
-    def clean_thinking_level(self) -> str:
-        level = str(self.cleaned_data.get("thinking_level") or "")
-        if level not in ("", "minimal", "low", "medium", "high"):
-            raise forms.ValidationError("Unknown thinking level.")
-        return level
 
 
 @require_POST

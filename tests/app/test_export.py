@@ -243,6 +243,32 @@ def test_round_trip_to_the_same_user_keeps_everything(
     assert all(t["stored"] is False for t in again["turns"])
 
 
+def test_every_setting_travels_through_export_and_import(alice_client: Client, alice: Any) -> None:
+    # Not one default: a setting the export or the import forgot would come back different.
+    chosen = {
+        "model": "gemini-3.1-flash-image",
+        "system_instruction": "Be brief.",
+        "temperature": 0.5,
+        "thinking_level": Conversation.ThinkingLevel.HIGH,
+        "stateless": True,
+        "google_search": True,
+        "url_context": True,
+        "code_execution": True,
+        "tools": ["calculator"],
+        "response_schema": {"type": "object", "properties": {"n": {"type": "integer"}}},
+        "background": True,
+    }
+    assert set(chosen) == set(Conversation.SETTINGS)
+    original = Conversation.objects.create(owner=alice, title="Settings", **chosen)
+    add_turn(original, None, "hi")
+    exported = export(alice_client, original)
+    assert exported["settings"] == chosen
+    response = upload(alice_client, json.dumps(exported))
+    assert response.status_code == 201 and response.json()["notes"] == []
+    imported = Conversation.objects.get(pk=response.json()["id"])
+    assert {name: getattr(imported, name) for name in chosen} == chosen
+
+
 def test_a_non_javascript_import_redirects_to_the_new_conversation(
     alice_client: Client, tree: dict[str, Any]
 ) -> None:
