@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .branches import Tree, turn_id
-from .file_refs import canonical_uuid
+from .file_refs import FileUrls
 from .models import Conversation, Turn
 
 EXPORT_FORMAT = "gemini-team-chat.conversation"
@@ -151,9 +151,7 @@ def _cited(text: str, item: dict[str, Any], sources: dict[str, tuple[int, str]])
 def _media_link(item: dict[str, Any], base_url: str) -> str:
     kind = str(item.get("type") or "file")
     label = _link_label(str(item.get("name") or kind))
-    reference = item.get("attachment")
-    if isinstance(reference, str) and canonical_uuid(reference):
-        url = f"{base_url}/files/{canonical_uuid(reference)}"
+    if url := FileUrls.absolute(base_url)(item.get("attachment")):
         return f"![{label}]({url})" if kind == "image" else f"[{label}]({url})"
     uri = item.get("uri")
     if isinstance(uri, str) and uri.startswith(("https://", "http://")):

@@ -16,11 +16,11 @@ import base64
 import binascii
 import io
 import re
-import uuid
 from typing import Any
 
 from django.core.files.base import ContentFile
 
+from .file_refs import referenced_files
 from .models import Attachment, Turn
 from .uploads import (
     HEAD_BYTES,
@@ -97,24 +97,15 @@ def _refused(item: dict[str, Any], reason: str) -> dict[str, Any]:
     return {"type": "text", "text": f"\n\n*[A generated {noun}{said} was not kept: {reason}.]*\n\n"}
 
 
-def references(turns: list[Turn]) -> set[str]:
-    """Every attachment a list of turns refers to, in their inputs or their steps."""
-    found: set[str] = set()
-    for turn in turns:
-        items = list(turn.user_input)
-        for step in turn.steps:
-            items += step.get("content") or [] if isinstance(step, dict) else []
-        found |= {i["attachment"] for i in items if isinstance(i, dict) and i.get("attachment")}
-    return found
-
-
 def expander(owner_id: int, turns: list[Turn]) -> Any:
     """A function that turns attachment references back into API content (reads files).
 
     Edits and regenerations share their sibling's files, so files are found by reference,
     and only among the conversation owner's.
     """
-    wanted = {r for r in references(turns) if _is_uuid(r)}
+    wanted: set[str] = set()
+    for turn in turns:
+        wanted |= referenced_files([turn.user_input, turn.steps])
     attachments = Attachment.objects.filter(owner_id=owner_id, uuid__in=wanted) if wanted else []
     by_uuid = {str(a.uuid): a for a in attachments}
 
@@ -133,10 +124,3 @@ def expander(owner_id: int, turns: list[Turn]) -> Any:
         return upstream_content(attachment)
 
     return expand
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False

@@ -18,6 +18,8 @@ from django.db import models
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from .file_refs import OWNER
+
 
 class Conversation(models.Model):
     class ThinkingLevel(models.TextChoices):
@@ -186,7 +188,7 @@ class Attachment(models.Model):
         return f"{self.kind} {self.uuid}"
 
     def get_absolute_url(self) -> str:
-        return f"/files/{self.uuid}"
+        return f"{OWNER.prefix}{self.uuid}"
 
 
 class ShareLink(models.Model):

@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from .audit import record as audit_record
 from .branches import Tree, turn_id
-from .file_refs import canonical_uuid, referenced_files
+from .file_refs import FileUrls, referenced_files
 from .models import Attachment, Conversation, ShareLink, Turn
 from .payloads import turn_payload
 
@@ -31,7 +31,6 @@ audit = logging.getLogger("chatapp.audit")
 
 MAX_ACTIVE_LINKS = 50
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_FILE_SRC = re.compile(r"/files/([0-9a-fA-F-]{32,36})")
 # The fields of a turn a shared page shows, frozen at publish time.
 _FROZEN = (
     "user_input",
@@ -258,27 +257,13 @@ def shared_file(link: ShareLink, uuid: uuid_lib.UUID) -> Attachment | None:
 
 
 def _turns_html(link: ShareLink) -> Iterator[str]:
-    """Each shared turn rendered with the chat's own templates, without its controls."""
-    prefix = f"/s/{link.token}/files/"
+    """Each shared turn rendered with the chat's own templates, without its controls; its
+    files link to the share link's own file URL."""
+    file_url = FileUrls.shared(link.token)
     for frozen in link.snapshot:
-        payload = turn_payload(thaw(link, frozen))
+        payload = turn_payload(thaw(link, frozen), file_url=file_url)
         del payload["html"]  # the chat page's rendering, with its controls
-        payload = _rewrite_files(payload, prefix)
         yield render_to_string(
             "chat/_turn.html",
             {"t": payload, "using_simulator": link.simulated, "read_only": True},
         )
-
-
-def _rewrite_files(value: Any, prefix: str) -> Any:
-    """Point the file links of a payload (`src` keys) at the link's own file URL."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            match = _FILE_SRC.fullmatch(item) if key == "src" and isinstance(item, str) else None
-            canonical = canonical_uuid(match.group(1)) if match else None
-            out[key] = prefix + canonical if canonical else _rewrite_files(item, prefix)
-        return out
-    if isinstance(value, list):
-        return [_rewrite_files(item, prefix) for item in value]
-    return value

@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
 from . import image_headers
+from .file_refs import as_uuid
 from .models import Attachment
 
 HEAD_BYTES = 64 * 1024
@@ -357,10 +358,7 @@ def resolve(user: Any, ids: list[str]) -> list[Attachment]:
         raise UploadError(NOT_AVAILABLE)
     wanted: list[uuid.UUID] = []
     for raw in ids:
-        try:
-            value = uuid.UUID(raw) if isinstance(raw, str) and len(raw) <= 40 else None
-        except ValueError:
-            value = None
+        value = as_uuid(raw) if isinstance(raw, str) and len(raw) <= 40 else None
         if value is None:
             raise UploadError(NOT_AVAILABLE)
         if value not in wanted:
