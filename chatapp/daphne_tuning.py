@@ -37,6 +37,7 @@ from twisted.web.http import HTTPChannel, Request
 
 from . import importer
 from .file_views import MULTIPART_OVERHEAD, max_upload_request_bytes
+from .responses import error_body
 from .uploads import human_size
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def body_limit(path: str, signed_in: bool) -> tuple[int, str]:
 
 def refusal(message: str) -> bytes:
     """The raw 413 response: JSON like the app's own errors, and the connection closes."""
-    body = json.dumps({"error": message}).encode()
+    body = json.dumps(error_body(message)).encode()
     return (
         b"HTTP/1.1 413 Content Too Large\r\n"
         b"Content-Type: application/json\r\n"

@@ -9,30 +9,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import content_disposition_header
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from . import export, importer
 from .file_views import MULTIPART_OVERHEAD
 from .models import owned_conversation_or_404
+from .responses import (
+    base_url,
+    error_response,
+    size_checked_then_csrf,
+    user_error_response,
+    wants_json,
+)
 
 audit = logging.getLogger("chatapp.audit")
-
-
-def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _error(message: str, status: int, path: str) -> JsonResponse:
-    # `errors` is what static/js/http.js shows; `error` matches the upload endpoint; `field`
-    # is where in the document the error is (`turns[2].created`).
-    return JsonResponse(
-        {"error": message, "errors": {"file": [message]}, "field": path}, status=status
-    )
 
 
 # --- export ---
@@ -49,7 +40,7 @@ def _download(body: str, content_type: str, filename: str) -> HttpResponse:
 @require_safe
 def export_markdown(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = owned_conversation_or_404(request.user, pk)
-    text = export.export_markdown(conversation, _base_url(request), request.GET.get("leaf"))
+    text = export.export_markdown(conversation, base_url(request), request.GET.get("leaf"))
     audit.info("export md by user %s: conversation %s", request.user.pk, conversation.pk)
     filename = export.export_filename(conversation, "md")
     return _download(text, "text/markdown; charset=utf-8", filename)
@@ -68,37 +59,28 @@ def export_json(request: HttpRequest, pk: int) -> HttpResponse:
 # --- import ---
 
 
-# As for uploads: the size is checked before the CSRF middleware would read the whole body,
-# and the CSRF check runs right after, in `_import`.
+def _too_large() -> str:
+    limit = importer.MAX_IMPORT_BYTES // 2**20
+    return f"That file is too large: imports are limited to {limit} MB."
+
+
 @csrf_exempt
 @login_required
 @require_POST
+@size_checked_then_csrf(lambda: importer.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD, _too_large)
 def import_conversation(request: HttpRequest) -> HttpResponse:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > importer.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD:
-        limit = importer.MAX_IMPORT_BYTES // 2**20
-        return _error(f"That file is too large: imports are limited to {limit} MB.", 413, "file")
-    return _import(request)
-
-
-@csrf_protect
-def _import(request: HttpRequest) -> HttpResponse:
     files = request.FILES.getlist("file")
     if len(files) != 1:
-        return _error("Choose one JSON export file to import.", 400, "file")
+        return error_response("Choose one JSON export file to import.", key="file", field="file")
     upload = files[0]
     if upload.size is not None and upload.size > importer.MAX_IMPORT_BYTES:
-        limit = importer.MAX_IMPORT_BYTES // 2**20
-        return _error(f"That file is too large: imports are limited to {limit} MB.", 413, "file")
+        return error_response(_too_large(), 413, key="file", field="file")
     raw = upload.read(importer.MAX_IMPORT_BYTES + 1)
     try:
         conversation, notes = importer.import_conversation(request.user, raw)
     except importer.ImportRefused as refused:
-        return _error(refused.message, refused.status, refused.field)
-    if not _wants_json(request):
+        return user_error_response(refused, key="file")
+    if not wants_json(request):
         return redirect(conversation.get_absolute_url())
     result = {
         "id": conversation.pk,

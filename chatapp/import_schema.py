@@ -33,21 +33,19 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from .export import EXPORT_FORMAT, EXPORT_VERSION, short
 from .models import Turn
+from .user_errors import UserError
 
 MAX_IMPORT_TURNS = 5_000
 # Deeper than any step the API sends; bounds every walk over imported JSON.
 MAX_IMPORT_DEPTH = 64
 
 
-class ImportRefused(Exception):
-    """An import file that cannot become a conversation, with a message for the importer and
-    the field at fault (`file` when it is the file as a whole)."""
+class ImportRefused(UserError):
+    """An import file that cannot become a conversation; `field` is the path at fault in the
+    document (`file` when it is the file as a whole)."""
 
     def __init__(self, message: str, status: int = 400, field: str = "file") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
+        super().__init__(message, status, field)
 
 
 # --- the models ---

@@ -26,6 +26,7 @@ from .branches import Tree, turn_id
 from .file_refs import FileUrls, referenced_files
 from .models import Attachment, Conversation, ShareLink, Turn
 from .payloads import turn_payload
+from .user_errors import UserError
 
 audit = logging.getLogger("chatapp.audit")
 
@@ -45,13 +46,8 @@ _FROZEN = (
 )
 
 
-class ShareError(Exception):
+class ShareError(UserError):
     """A request about share links that cannot be done, with a message for the owner."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def record_share_event(user: Any, action: str, link: ShareLink) -> None:

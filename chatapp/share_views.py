@@ -11,13 +11,14 @@ from __future__ import annotations
 import uuid as uuid_lib
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from . import share_links, share_throttle
-from .file_views import FILE_HEADERS, INLINE_TYPES, download_name
+from .file_views import FILE_HEADERS, attachment_response
 from .models import owned_conversation_or_404
+from .responses import base_url, user_error_response
 
 # Public pages of a share link: never indexed, never leaking the token through a Referer,
 # never kept by a shared cache after a revoke.
@@ -26,21 +27,6 @@ PUBLIC_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "private, no-store",
 }
-
-
-def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
-def _error(
-    message: str, status: int = 400, field: str = "share", path: str | None = None
-) -> JsonResponse:
-    # `errors` is what static/js/http.js shows; `error` matches the upload endpoint. `field`,
-    # when given, is where in a document the error is (`turns[2].created`).
-    body: dict[str, object] = {"error": message, "errors": {field: [message]}}
-    if path is not None:
-        body["field"] = path
-    return JsonResponse(body, status=status)
 
 
 # --- the owner's side ---
@@ -53,8 +39,8 @@ def create_share(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         link = share_links.create_link(request.user, conversation, request.POST.get("leaf"))
     except share_links.ShareError as error:
-        return _error(error.message, error.status)
-    return JsonResponse(share_links.link_json(link, _base_url(request)), status=201)
+        return user_error_response(error, key="share")
+    return JsonResponse(share_links.link_json(link, base_url(request)), status=201)
 
 
 @login_required
@@ -62,7 +48,7 @@ def create_share(request: HttpRequest, pk: int) -> HttpResponse:
 def list_shares(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = owned_conversation_or_404(request.user, pk)
     links = conversation.share_links.order_by("-created", "-pk").defer("html")
-    base = _base_url(request)
+    base = base_url(request)
     return JsonResponse({"links": [share_links.link_json(link, base) for link in links]})
 
 
@@ -72,25 +58,26 @@ def revoke_share(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         return _not_found(request)
     share_links.revoke(request.user, link)
-    return JsonResponse(share_links.link_json(link, _base_url(request)))
+    return JsonResponse(share_links.link_json(link, base_url(request)))
 
 
 # --- the public side ---
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    response = render(request, "share/not_found.html", status=404)
+def _public(response: HttpResponse) -> HttpResponse:
     for header, value in PUBLIC_HEADERS.items():
         response[header] = value
     return response
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return _public(render(request, "share/not_found.html", status=404))
 
 
 def _throttled(request: HttpRequest, wait: int) -> HttpResponse:
     response = render(request, "share/throttled.html", {"wait": wait}, status=429)
     response["Retry-After"] = str(wait)
-    for header, value in PUBLIC_HEADERS.items():
-        response[header] = value
-    return response
+    return _public(response)
 
 
 @require_safe
@@ -109,10 +96,7 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponse:
         # The snapshot's own badge, not this server's current upstream.
         "using_simulator": link.simulated,
     }
-    response = render(request, "share/shared.html", context)
-    for header, value in PUBLIC_HEADERS.items():
-        response[header] = value
-    return response
+    return _public(render(request, "share/shared.html", context))
 
 
 @require_safe
@@ -121,16 +105,5 @@ def shared_file(request: HttpRequest, token: str, uuid: uuid_lib.UUID) -> HttpRe
     attachment = share_links.shared_file(link, uuid) if link else None
     if attachment is None:
         return _not_found(request)
-    try:
-        handle = attachment.file.storage.open(attachment.file.name, "rb")
-    except FileNotFoundError:
-        return _not_found(request)
-    response = FileResponse(
-        handle,
-        content_type=attachment.mime_type,
-        as_attachment=attachment.mime_type not in INLINE_TYPES,
-        filename=download_name(attachment),
-    )
-    for header, value in {**FILE_HEADERS, **PUBLIC_HEADERS}.items():
-        response[header] = value
-    return response
+    response = attachment_response(attachment, {**FILE_HEADERS, **PUBLIC_HEADERS})
+    return response if response is not None else _not_found(request)

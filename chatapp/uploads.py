@@ -22,6 +22,7 @@ from PIL import Image
 from . import image_headers
 from .file_refs import as_uuid
 from .models import Attachment
+from .user_errors import UserError
 
 HEAD_BYTES = 64 * 1024
 MAX_NAME_LENGTH = 120
@@ -63,13 +64,8 @@ _ACCEPTED = (
 )
 
 
-class UploadError(Exception):
+class UploadError(UserError):
     """An upload or attachment refused, with a message fit to show the user."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 # --- detection ---

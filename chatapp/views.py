@@ -25,6 +25,7 @@ from .branches import Tree
 from .forms import SettingsForm
 from .models import Conversation, owned_conversation_or_404
 from .payloads import turn_payload
+from .responses import error_response, form_error_response, wants_json
 from .tools import available as available_tools
 
 SIDEBAR_PAGE = 50
@@ -142,7 +143,7 @@ def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = owned_conversation_or_404(request.user, pk)
     form = SettingsForm(request.POST, instance=conversation)
     if not form.is_valid():
-        return JsonResponse({"errors": form.errors}, status=400)
+        return form_error_response(form)
     form.save()
     return JsonResponse({"ok": True})
 
@@ -154,10 +155,9 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
     if action == "rename":
         title = request.POST.get("title", "").strip()[:200]
         if not title:
-            return JsonResponse({"errors": {"title": ["A title cannot be empty."]}}, status=400)
+            return error_response("A title cannot be empty.", key="title")
         if "\x00" in title:  # PostgreSQL refuses NUL characters in text
-            message = "A title cannot contain NUL characters."
-            return JsonResponse({"errors": {"title": [message]}}, status=400)
+            return error_response("A title cannot contain NUL characters.", key="title")
         conversation.title = title
     elif action in ("pin", "unpin"):
         conversation.pinned = action == "pin"
@@ -165,11 +165,11 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
         conversation.archived = action == "archive"
     elif action == "delete":
         conversation.delete()
-        return redirect("home") if not _wants_json(request) else JsonResponse({"ok": True})
+        return redirect("home") if not wants_json(request) else JsonResponse({"ok": True})
     else:
-        return JsonResponse({"errors": {"action": ["Unknown action."]}}, status=404)
+        return error_response("Unknown action.", 404, key="action")
     conversation.save(update_fields=["title", "pinned", "archived"])
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"ok": True, "title": conversation.title})
     return redirect(conversation.get_absolute_url())
 
@@ -180,13 +180,9 @@ def new_conversation(request: HttpRequest) -> HttpResponse:
     """Create a conversation from the new-chat settings, before its first message."""
     form = SettingsForm(request.POST, instance=Conversation(owner=request.user))
     if not form.is_valid():
-        return JsonResponse({"errors": form.errors}, status=400)
+        return form_error_response(form)
     conversation = form.save()
     return JsonResponse({"id": conversation.pk, "url": conversation.get_absolute_url()})
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -458,9 +458,8 @@ def test_it_refuses_a_request_over_the_largest_limit_before_reading_it(alice: An
         "/upload", {"file": SimpleUploadedFile("a.png", b"x")}, CONTENT_LENGTH=str(500 * MB)
     )
     assert response.status_code == 413
-    assert response.json() == {
-        "error": "That file is too large: the largest upload allowed is 100 MB."
-    }
+    message = "That file is too large: the largest upload allowed is 100 MB."
+    assert response.json() == {"error": message, "errors": {"file": [message]}, "field": "file"}
 
 
 @pytest.mark.django_db

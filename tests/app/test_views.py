@@ -237,7 +237,8 @@ def test_nul_characters_in_titles_and_settings_are_refused(
         f"{url}/rename", {"title": "a\x00b"}, HTTP_ACCEPT="application/json"
     )
     assert renamed.status_code == 400
-    assert renamed.json() == {"errors": {"title": ["A title cannot contain NUL characters."]}}
+    message = "A title cannot contain NUL characters."
+    assert renamed.json() == {"error": message, "errors": {"title": [message]}}
     good = {"model": "gemini-3.5-flash", "system_instruction": "Be brief."}
     for field, value in (
         ("system_instruction", "Be\x00 brief."),
