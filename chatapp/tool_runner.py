@@ -8,7 +8,7 @@ event loop frozen), and a thread running it can neither be interrupted nor kille
 So every call runs in a child process, ``python -m chatapp.tool_runner``, that imports the tool
 by dotted path and speaks one JSON line per message over its stdin and stdout:
 
-    parent → child   {"path": "chatapp.tools.calculator", "arguments": {...},
+    parent → child   {"path": "chatapp.tool_builtins.calculator", "arguments": {...},
                       "cpu_seconds": 10, "memory_mb": 512}
     child → parent   {"ready": true}                       once, after start-up
                      {"result": ...} | {"error": "...", "retire": bool}
@@ -49,7 +49,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pydantic
 
-    from .tools import Tool
+    from .tool_functions import Tool
 
 log = logging.getLogger(__name__)
 
@@ -408,9 +408,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would dump core
     _watch_parent(int(os.environ.get("CHAT_TOOL_PARENT") or os.getppid()))
-    from . import tools
+    from .tool_builtins import BUILTINS
 
-    for builtin in tools.BUILTINS:  # warm: the first call finds them built
+    for builtin in BUILTINS:  # warm: the first call finds them built
         _load_tool(f"{builtin.__module__}.{builtin.__name__}")
     start_size = _address_space()
     _reply(replies, {"ready": True})
@@ -483,7 +483,7 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
 def _load_tool(path: str) -> Tool:
     from django.utils.module_loading import import_string
 
-    from .tools import Tool
+    from .tool_functions import Tool
 
     return Tool.from_function(import_string(path), path)
 
