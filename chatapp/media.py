@@ -5,7 +5,7 @@ its step keeps an `"attachment": uuid` reference in place of `data`. Expanding t
 restores the exact content item for a replayed history.
 
 The upstream's `mime_type` is only a claim: the type is read from the bytes, as for uploads
-(`chatapp.uploads.detect`), and an image must decode. Anything else (SVG, HTML, a PDF, bad
+(`chatapp.sniffing.detect`), and an image must decode. Anything else (SVG, HTML, a PDF, bad
 base64) is never stored or served: the item becomes a short text note in the answer, which a
 replayed history can send back as it is.
 """
@@ -22,15 +22,8 @@ from django.core.files.base import ContentFile
 
 from .file_refs import referenced_files
 from .models import Attachment, Turn
-from .uploads import (
-    HEAD_BYTES,
-    UploadError,
-    detect,
-    human_size,
-    max_bytes,
-    upstream_content,
-    validate_image,
-)
+from .sniffing import HEAD_BYTES, detect
+from .uploads import UploadError, human_size, max_bytes, upstream_content, validate_image
 
 # What a generated item may be kept as; the item's `type` says which it claims to be.
 MEDIA_KINDS = ("image", "audio", "video")
