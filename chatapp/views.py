@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -92,14 +91,10 @@ def sidebar_page(request: HttpRequest) -> Any:
 
 
 def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
-    schema = conversation.response_schema if conversation else None
     return {
         "conversation": conversation,
         "available_tools": available_tools(),
-        "schema_text": json.dumps(schema, indent=2) if schema else "",
-        "chat_models": settings.CHAT_MODELS,
-        "default_model": settings.DEFAULT_MODEL,
-        "thinking_levels": Conversation.ThinkingLevel.values,
+        "settings_form": SettingsForm(instance=conversation or Conversation()),
         "sidebar": sidebar_page(request),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
     }
