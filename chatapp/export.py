@@ -86,24 +86,8 @@ def _markdown_turn(turn: Turn, base_url: str) -> list[str]:
     out += [f"- {f}" for f in files if f]
     if files:
         out.append("")
-    answer: list[str] = []
     sources: dict[str, tuple[int, str]] = {}
-    for step in turn.steps:
-        if not isinstance(step, dict):
-            continue
-        kind = str(step.get("type") or "")
-        if kind == "model_output":
-            for item in step.get("content") or []:
-                if not isinstance(item, dict):
-                    continue
-                if item.get("type") == "text":
-                    answer.append(_cited(str(item.get("text") or ""), item, sources))
-                elif link := _media_link(item, base_url):
-                    answer.append(link)
-        elif kind.endswith("_call"):
-            answer.append(_fenced(_call_text(step, kind), "python" if "code" in kind else ""))
-        elif kind.endswith("_result") and (result := _result_text(step)):
-            answer.append(_fenced(result, "text"))
+    answer = [part for step in turn.steps for part in _step_markdown(step, base_url, sources)]
     if turn.error and isinstance(turn.error, dict):
         answer.append(f"_Error: {one_line(str(turn.error.get('message') or ''))}_")
     elif turn.status not in (Turn.Status.COMPLETED, Turn.Status.INCOMPLETE) and not answer:
@@ -117,6 +101,28 @@ def _markdown_turn(turn: Turn, base_url: str) -> list[str]:
         out.append("")
     out += ["---", ""]
     return out
+
+
+def _step_markdown(step: Any, base_url: str, sources: dict[str, tuple[int, str]]) -> list[str]:
+    """One step of the answer as Markdown blocks; cited sources are added to `sources`."""
+    if not isinstance(step, dict):
+        return []
+    kind = str(step.get("type") or "")
+    if kind == "model_output":
+        blocks = []
+        for item in step.get("content") or []:
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") == "text":
+                blocks.append(_cited(str(item.get("text") or ""), item, sources))
+            elif link := _media_link(item, base_url):
+                blocks.append(link)
+        return blocks
+    if kind.endswith("_call"):
+        return [_fenced(_call_text(step, kind), "python" if "code" in kind else "")]
+    if kind.endswith("_result") and (result := _result_text(step)):
+        return [_fenced(result, "text")]
+    return []
 
 
 def _labelled(label: str, body: str) -> str:

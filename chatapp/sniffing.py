@@ -34,34 +34,44 @@ _ACCEPTED = (
 )
 
 
+# Signatures at the start of a file, checked in this order (before and after the containers).
+_FIRST: tuple[tuple[bytes, Detected], ...] = (
+    (b"\x89PNG\r\n\x1a\n", ("image", "image/png", ".png")),
+    (b"\xff\xd8\xff", ("image", "image/jpeg", ".jpg")),
+    (b"GIF87a", ("image", "image/gif", ".gif")),
+    (b"GIF89a", ("image", "image/gif", ".gif")),
+)
+_RIFF_FORMS: dict[bytes, Detected] = {
+    b"WEBP": ("image", "image/webp", ".webp"),
+    b"WAVE": ("audio", "audio/wav", ".wav"),
+}
+_THEN: tuple[tuple[bytes, Detected], ...] = (
+    (b"%PDF-", ("document", "application/pdf", ".pdf")),
+    (b"OggS", ("audio", "audio/ogg", ".ogg")),
+    (b"fLaC", ("audio", "audio/flac", ".flac")),
+    (b"ID3", ("audio", "audio/mp3", ".mp3")),
+    # WebM and Matroska share EBML; audio-only WebM can't be told apart this early.
+    (b"\x1a\x45\xdf\xa3", ("video", "video/webm", ".webm")),
+)
+
+
 def detect(head: bytes) -> Detected | None:
     """The (kind, mime_type, extension) of a file from its first bytes, or None if refused."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return ("image", "image/png", ".png")
-    if head.startswith(b"\xff\xd8\xff"):
-        return ("image", "image/jpeg", ".jpg")
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return ("image", "image/gif", ".gif")
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ("image", "image/webp", ".webp")
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return ("audio", "audio/wav", ".wav")
+    if found := _signature(head, _FIRST):
+        return found
+    if head[:4] == b"RIFF" and head[8:12] in _RIFF_FORMS:
+        return _RIFF_FORMS[head[8:12]]
     if head[4:8] == b"ftyp":
         return _detect_iso_bmff(head)
-    if head.startswith(b"%PDF-"):
-        return ("document", "application/pdf", ".pdf")
-    if head.startswith(b"OggS"):
-        return ("audio", "audio/ogg", ".ogg")
-    if head.startswith(b"fLaC"):
-        return ("audio", "audio/flac", ".flac")
-    if head.startswith(b"ID3"):
-        return ("audio", "audio/mp3", ".mp3")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        # WebM and Matroska share EBML; audio-only WebM can't be told apart this early.
-        return ("video", "video/webm", ".webm")
+    if found := _signature(head, _THEN):
+        return found
     if len(head) >= 3 and head[0] == 0xFF:
         return _detect_mpeg_audio(head)
     return None
+
+
+def _signature(head: bytes, signatures: tuple[tuple[bytes, Detected], ...]) -> Detected | None:
+    return next((found for start, found in signatures if head.startswith(start)), None)
 
 
 def _detect_iso_bmff(head: bytes) -> Detected | None:
@@ -99,6 +109,10 @@ def _detect_mpeg_audio(head: bytes) -> Detected | None:
 
 def _what_it_is(head: bytes) -> str | None:
     """A plain name for a refused file, to say why ("HTML", "SVG"), if it can be told."""
+    return _markup(head) or _binary(head) or ("plain text" if _is_text(head[:1024]) else None)
+
+
+def _markup(head: bytes) -> str | None:
     text = head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<?xml", b"<svg", b"<!doctype svg", b"<!--")) and b"<svg" in text:
         return "SVG"
@@ -109,10 +123,20 @@ def _what_it_is(head: bytes) -> str | None:
         return "a PHP script"
     if text.startswith(b"<?xml"):
         return "XML"
-    if head.startswith((b"MZ", b"\x7fELF")) or head[:4] in (
-        b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
-        b"\xca\xfe\xba\xbe",
-    ):  # fmt: skip
+    return None
+
+
+_MACH_O = (
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+
+
+def _binary(head: bytes) -> str | None:
+    if head.startswith((b"MZ", b"\x7fELF")) or head[:4] in _MACH_O:
         return "a program"
     if head.startswith(b"#!"):
         return "a script"
@@ -124,14 +148,17 @@ def _what_it_is(head: bytes) -> str | None:
         return "a BMP or TIFF image"
     if head[4:12] in (b"ftypavif", b"ftypavis"):
         return "an AVIF image"
-    if b"\x00" not in head[:1024]:
-        try:
-            head[:1024].decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return "plain text"
     return None
+
+
+def _is_text(start: bytes) -> bool:
+    if b"\x00" in start:
+        return False
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _claimed(name: str, content_type: str) -> str | None:

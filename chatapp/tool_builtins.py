@@ -116,17 +116,21 @@ def _evaluate(node: ast.AST) -> int | float:
     ):
         args = [_evaluate(arg) for arg in node.args]
         if node.func.id == "round" and len(args) == 2:
-            if not isinstance(args[1], int):
-                raise ValueError("round() takes a whole number of digits")
-            # round(1, -10**7) builds 10**(10**7) in one C call: 10.7 s of CPU.
-            if abs(args[1]) > _MAX_EXPONENT:
-                raise ValueError(f"round() takes at most {_MAX_EXPONENT} digits")
+            _check_digits(args[1])
         return _checked(_FUNCTIONS[node.func.id](*args))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
         raise ValueError("use ** for powers (^ is not supported)")
     if isinstance(node, ast.Name):
         raise ValueError(f"unknown name {node.id!r}")
     raise ValueError(f"unsupported syntax: {type(node).__name__}")
+
+
+def _check_digits(digits: int | float) -> None:
+    if not isinstance(digits, int):
+        raise ValueError("round() takes a whole number of digits")
+    # round(1, -10**7) builds 10**(10**7) in one C call: 10.7 s of CPU.
+    if abs(digits) > _MAX_EXPONENT:
+        raise ValueError(f"round() takes at most {_MAX_EXPONENT} digits")
 
 
 def _check_power(base: int | float, exponent: int | float) -> None:
