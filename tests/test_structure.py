@@ -18,7 +18,6 @@ LINE_BUDGET = 400
 # Older modules still over the budget, each at most its size today: they may shrink, never
 # grow. Take a module off the list once it is under the budget.
 OVER_BUDGET = {
-    "chatapp/tool_runner.py": 556,
     "interactions_client/_interactions.py": 413,
 }
 # The modules that receive requests or wire the app together. Everything else is below
@@ -145,7 +144,7 @@ def test_no_modules_import_each_other_in_a_circle() -> None:
 def test_the_gates_can_fail() -> None:
     # The graph is really read: known arrows are found, including an import in a function.
     assert "chatapp.models" in GRAPH["chatapp.views"]
-    assert "chatapp.tool_builtins" in GRAPH["chatapp.tool_runner"]  # a function-level import
+    assert "chatapp.tool_builtins" in GRAPH["chatapp.tool_process"]  # a function-level import
     assert "interactions_client._client" not in GRAPH["interactions_client._interactions"]
     assert "interactions_client._errors" in GRAPH["interactions_client._client"]
     assert _is_entry("chatapp.share_views") and not _is_entry("chatapp.share_links")
