@@ -2,7 +2,7 @@
 went. Stored as `AuditEvent` rows, read-only in the admin. Never a password, never message text.
 
 Sign-in events come from Django's auth signals (connected below); admin changes from
-`chatapp.admin.AuditedAdmin`; share links from `chatapp.sharing.record_share_event`.
+`chatapp.admin.AuditedAdmin`; share links from `chatapp.share_links.record_share_event`.
 """
 
 from __future__ import annotations

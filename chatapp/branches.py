@@ -49,3 +49,14 @@ class Tree:
         """The branch on screen: the path to `leaf_id`, extended down its newest children."""
         leaf = self.by_id.get(leaf_id) if leaf_id else None
         return self.path_to(self.latest_leaf(leaf))
+
+
+def turn_id(value: object) -> int | None:
+    """A turn id from a request parameter, or None when it is not one.
+
+    Not str.isdigit() alone: it accepts "²", which int() refuses.
+    """
+    text = str(value)
+    if text.isascii() and text.isdigit() and len(text) < 19:
+        return int(text)
+    return None

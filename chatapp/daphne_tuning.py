@@ -35,8 +35,9 @@ from django.urls import Resolver404, resolve
 from twisted.internet.interfaces import ITCPTransport
 from twisted.web.http import HTTPChannel, Request
 
-from . import sharing
+from . import importer
 from .file_views import MULTIPART_OVERHEAD, max_upload_request_bytes
+from .responses import error_body
 from .uploads import human_size
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 # Routes that take a file from a signed-in user, and the largest body each takes.
 FILE_ROUTES: dict[str, Callable[[], int]] = {
     "upload": max_upload_request_bytes,
-    "import_conversation": lambda: sharing.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD,
+    "import_conversation": lambda: importer.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD,
 }
 # How long a refused request's remaining body is read (and dropped) before the connection is
 # cut: a client that sends everything before it reads gets the 413 instead of a reset.
@@ -126,7 +127,7 @@ def body_limit(path: str, signed_in: bool) -> tuple[int, str]:
 
 def refusal(message: str) -> bytes:
     """The raw 413 response: JSON like the app's own errors, and the connection closes."""
-    body = json.dumps({"error": message}).encode()
+    body = json.dumps(error_body(message)).encode()
     return (
         b"HTTP/1.1 413 Content Too Large\r\n"
         b"Content-Type: application/json\r\n"

@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +29,8 @@ from .frames import FINAL, RESYNC, Frame, chunk, merge
 
 log = logging.getLogger(__name__)
 
+# Who this worker process is: its Redis stream, and its generations' owner (chatapp.workers).
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 # Frames one socket may have waiting; past it the socket resyncs from a snapshot.
 QUEUE_LIMIT = 5000
 # A frame longer than this (characters of JSON) leaves in `chunk` frames: no client limit
@@ -389,8 +394,6 @@ def _streams() -> Streams | None:
         return None
     loop = asyncio.get_running_loop()
     if _instance is None or _instance.loop is not loop:
-        from .workers import WORKER_ID
-
         if _instance is not None:
             _instance.close()
         _instance = Streams(settings.REDIS_URL, WORKER_ID)

@@ -11,10 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from .models import Attachment
+from .responses import error_response, size_checked_then_csrf, user_error_response
 from .uploads import UploadError, human_size, store_upload
 
 # Room for the multipart boundaries, part headers and the CSRF field around the file.
@@ -46,39 +47,28 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-# The CSRF check runs in `_store`, after the size check: the middleware would parse the whole
-# multipart body first (Django's documented pattern for upload handlers).
+def _too_large() -> str:
+    limit = max(settings.UPLOAD_MAX_BYTES.values())
+    return f"That file is too large: the largest upload allowed is {human_size(limit)}."
+
+
 @csrf_exempt  # type: ignore[untyped-decorator]
 @login_required  # type: ignore[untyped-decorator]
 @require_POST  # type: ignore[untyped-decorator]
+@size_checked_then_csrf(max_upload_request_bytes, _too_large)
 def upload(request: HttpRequest) -> HttpResponse:
-    # Under Daphne a bigger body is refused before it is read (chatapp.daphne_tuning); this
-    # check covers other servers, and words the refusal for the page.
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > max_upload_request_bytes():
-        limit = max(settings.UPLOAD_MAX_BYTES.values())
-        message = f"That file is too large: the largest upload allowed is {human_size(limit)}."
-        return JsonResponse({"error": message}, status=413)
-    return _store(request)
-
-
-@csrf_protect  # type: ignore[untyped-decorator]
-def _store(request: HttpRequest) -> HttpResponse:
     files = request.FILES.getlist("file")
     if len(files) != 1:
-        return JsonResponse({"error": "Send exactly one file in the field “file”."}, status=400)
+        return error_response("Send exactly one file in the field “file”.", key="file")
     try:
         attachment = store_upload(request.user, files[0])
     except UploadError as error:
-        return JsonResponse({"error": error.message}, status=error.status)
+        return user_error_response(error, key="file")
     return JsonResponse(attachment_json(attachment), status=201)
 
 
 def can_view(user: Any, attachment: Attachment) -> bool:
-    """Who may see a file: its owner. (Share links: later, here.)"""
+    """Who may see a file here: its owner (a share link's files: `chatapp.share_views`)."""
     return bool(user.is_authenticated) and attachment.owner_id == user.pk
 
 
@@ -98,16 +88,25 @@ def serve(request: HttpRequest, uuid: uuid_lib.UUID) -> FileResponse:
     # One 404 for "no such file" and "not yours": existence is not revealed.
     if attachment is None or not can_view(request.user, attachment):
         raise Http404("No such file.")
+    response = attachment_response(attachment, FILE_HEADERS)
+    if response is None:
+        raise Http404("No such file.")
+    return response
+
+
+def attachment_response(attachment: Attachment, headers: dict[str, str]) -> FileResponse | None:
+    """The stored file with `headers`: inline for images a browser shows, else a download
+    under its user's name. None when the stored file is gone."""
     try:
         handle = attachment.file.storage.open(attachment.file.name, "rb")
     except FileNotFoundError:
-        raise Http404("No such file.") from None
+        return None
     response = FileResponse(
         handle,
         content_type=attachment.mime_type,
         as_attachment=attachment.mime_type not in INLINE_TYPES,
         filename=download_name(attachment),
     )
-    for header, value in FILE_HEADERS.items():
+    for header, value in headers.items():
         response[header] = value
     return response

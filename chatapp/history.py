@@ -31,13 +31,8 @@ def is_agent(conversation: Conversation) -> bool:
 def tool_declarations(conversation: Conversation) -> list[dict[str, Any]]:
     from .tools import registry
 
-    tools: list[dict[str, Any]] = []
-    if conversation.google_search:
-        tools.append({"type": "google_search"})
-    if conversation.url_context:
-        tools.append({"type": "url_context"})
-    if conversation.code_execution:
-        tools.append({"type": "code_execution"})
+    # Grounding is a built-in tool named like its switch: {"type": "google_search"}.
+    tools = [{"type": name} for name in Conversation.GROUNDING if getattr(conversation, name)]
     available = registry()
     tools += [available[name].declaration() for name in conversation.tools if name in available]
     return tools

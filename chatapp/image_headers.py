@@ -351,7 +351,7 @@ _WALKS = {
 
 def extent(fp: IO[bytes], mime_type: str) -> Extent:
     """The largest (width, height) a decoder would allocate for this image; `Damaged` if
-    the file's structure is broken or cut short. `mime_type` comes from `uploads.detect`."""
+    the file's structure is broken or cut short. `mime_type` comes from `sniffing.detect`."""
     try:
         return _WALKS[mime_type](_Reader(fp))
     finally:

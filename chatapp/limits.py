@@ -36,14 +36,14 @@ from django.utils import timezone
 
 from . import usage
 from .models import Turn, UserLimits
+from .user_errors import UserError
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(UserError):
     """A user is over one of their limits; `message` says which and until when."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status=429)
 
 
 def limits_of(user: Any) -> tuple[int | None, int | None]:

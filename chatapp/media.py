@@ -5,7 +5,7 @@ its step keeps an `"attachment": uuid` reference in place of `data`. Expanding t
 restores the exact content item for a replayed history.
 
 The upstream's `mime_type` is only a claim: the type is read from the bytes, as for uploads
-(`chatapp.uploads.detect`), and an image must decode. Anything else (SVG, HTML, a PDF, bad
+(`chatapp.sniffing.detect`), and an image must decode. Anything else (SVG, HTML, a PDF, bad
 base64) is never stored or served: the item becomes a short text note in the answer, which a
 replayed history can send back as it is.
 """
@@ -16,21 +16,14 @@ import base64
 import binascii
 import io
 import re
-import uuid
 from typing import Any
 
 from django.core.files.base import ContentFile
 
+from .file_refs import referenced_files
 from .models import Attachment, Turn
-from .uploads import (
-    HEAD_BYTES,
-    UploadError,
-    detect,
-    human_size,
-    max_bytes,
-    upstream_content,
-    validate_image,
-)
+from .sniffing import HEAD_BYTES, detect
+from .uploads import UploadError, human_size, max_bytes, upstream_content, validate_image
 
 # What a generated item may be kept as; the item's `type` says which it claims to be.
 MEDIA_KINDS = ("image", "audio", "video")
@@ -97,24 +90,15 @@ def _refused(item: dict[str, Any], reason: str) -> dict[str, Any]:
     return {"type": "text", "text": f"\n\n*[A generated {noun}{said} was not kept: {reason}.]*\n\n"}
 
 
-def references(turns: list[Turn]) -> set[str]:
-    """Every attachment a list of turns refers to, in their inputs or their steps."""
-    found: set[str] = set()
-    for turn in turns:
-        items = list(turn.user_input)
-        for step in turn.steps:
-            items += step.get("content") or [] if isinstance(step, dict) else []
-        found |= {i["attachment"] for i in items if isinstance(i, dict) and i.get("attachment")}
-    return found
-
-
 def expander(owner_id: int, turns: list[Turn]) -> Any:
     """A function that turns attachment references back into API content (reads files).
 
     Edits and regenerations share their sibling's files, so files are found by reference,
     and only among the conversation owner's.
     """
-    wanted = {r for r in references(turns) if _is_uuid(r)}
+    wanted: set[str] = set()
+    for turn in turns:
+        wanted |= referenced_files([turn.user_input, turn.steps])
     attachments = Attachment.objects.filter(owner_id=owner_id, uuid__in=wanted) if wanted else []
     by_uuid = {str(a.uuid): a for a in attachments}
 
@@ -133,10 +117,3 @@ def expander(owner_id: int, turns: list[Turn]) -> Any:
         return upstream_content(attachment)
 
     return expand
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False

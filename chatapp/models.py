@@ -18,8 +18,36 @@ from django.db import models
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from .file_refs import OWNER
+
 
 class Conversation(models.Model):
+    class ThinkingLevel(models.TextChoices):
+        DEFAULT = "", "default"
+        MINIMAL = "minimal", "minimal"
+        LOW = "low", "low"
+        MEDIUM = "medium", "medium"
+        HIGH = "high", "high"
+
+    # The settings a person chooses, in one place: the settings form, export and import
+    # carry exactly these (chatapp.forms, chatapp.export, chatapp.importer).
+    SETTINGS = (
+        "model",
+        "system_instruction",
+        "temperature",
+        "thinking_level",
+        "stateless",
+        "google_search",
+        "url_context",
+        "code_execution",
+        "tools",
+        "response_schema",
+        "background",
+    )
+    # The on/off settings; the grounding ones are sent upstream as built-in tools.
+    SWITCHES = ("stateless", "google_search", "url_context", "code_execution", "background")
+    GROUNDING = ("google_search", "url_context", "code_execution")
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
     )
@@ -27,7 +55,7 @@ class Conversation(models.Model):
     model = models.CharField(max_length=100)
     system_instruction = models.TextField(blank=True)
     temperature = models.FloatField(null=True, blank=True)
-    thinking_level = models.CharField(max_length=16, blank=True)
+    thinking_level = models.CharField(max_length=16, blank=True, choices=ThinkingLevel.choices)
     # "Don't store on Google's servers": store=false and the whole branch re-sent each turn.
     stateless = models.BooleanField(default=False)
     # Grounding and tools switched on for this conversation.
@@ -160,7 +188,7 @@ class Attachment(models.Model):
         return f"{self.kind} {self.uuid}"
 
     def get_absolute_url(self) -> str:
-        return f"/files/{self.uuid}"
+        return f"{OWNER.prefix}{self.uuid}"
 
 
 class ShareLink(models.Model):

@@ -10,11 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from .file_refs import OWNER, FileUrls
 from .models import Conversation, Turn
 from .rendering import render_steps
 
 
-def user_parts(turn: Turn) -> list[dict[str, Any]]:
+def user_parts(turn: Turn, file_url: FileUrls = OWNER) -> list[dict[str, Any]]:
     """The user's message for display: text as plain text, attachments as chips."""
     parts: list[dict[str, Any]] = []
     for item in turn.user_input:
@@ -27,8 +28,8 @@ def user_parts(turn: Turn) -> list[dict[str, Any]]:
             "mime_type": item.get("mime_type"),
             "name": item.get("name") or item.get("type"),
         }
-        if item.get("attachment"):
-            part["src"] = f"/files/{item['attachment']}"
+        if src := file_url(item.get("attachment")):
+            part["src"] = src
         elif isinstance(item.get("uri"), str) and item["uri"].startswith(("https://", "http://")):
             part["uri"] = item["uri"]
         parts.append(part)
@@ -96,30 +97,32 @@ def _shifted(annotation: Any, shift: int) -> Any:
     return moved
 
 
-def step_view(steps: list[dict[str, Any]], index: int, live: bool = False) -> dict[str, Any]:
+def step_view(
+    steps: list[dict[str, Any]], index: int, live: bool = False, file_url: FileUrls = OWNER
+) -> dict[str, Any]:
     """The view of the display block starting at `index`: live text, or rendered parts."""
     step = _joined(_block(steps, index))
     if live:
         return {"index": index, "type": step.get("type"), "live": True, "text": live_text(step)}
-    return {"index": index, "type": step.get("type"), "parts": _rendered(step)}
+    return {"index": index, "type": step.get("type"), "parts": _rendered(step, file_url)}
 
 
-def _rendered(step: dict[str, Any]) -> list[dict[str, Any]]:
+def _rendered(step: dict[str, Any], file_url: FileUrls) -> list[dict[str, Any]]:
     # A step is rendered when it finishes and again in the turn's final frame: once is enough.
     try:
         key = json.dumps(step, sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError):
-        return render_steps([step])
-    return _rendered_json(key)
+        return render_steps([step], file_url)
+    return _rendered_json(key, file_url)
 
 
 @lru_cache(maxsize=512)
-def _rendered_json(key: str) -> list[dict[str, Any]]:
-    return render_steps([json.loads(key)])
+def _rendered_json(key: str, file_url: FileUrls) -> list[dict[str, Any]]:
+    return render_steps([json.loads(key)], file_url)
 
 
 def step_views(
-    steps: list[dict[str, Any]], open_steps: Collection[int] = ()
+    steps: list[dict[str, Any]], open_steps: Collection[int] = (), file_url: FileUrls = OWNER
 ) -> list[dict[str, Any]]:
     """One view per display block: rendered parts once finished, plain text while streaming."""
     views = []
@@ -127,7 +130,7 @@ def step_views(
         if block_start(steps, index) != index:
             continue
         live = any(i in open_steps for i in range(index, index + len(_block(steps, index))))
-        views.append(step_view(steps, index, live))
+        views.append(step_view(steps, index, live, file_url))
     return views
 
 
@@ -137,6 +140,7 @@ def turn_payload(
     *,
     steps: list[dict[str, Any]] | None = None,
     open_steps: Collection[int] = (),
+    file_url: FileUrls = OWNER,
 ) -> dict[str, Any]:
     ids = [s.pk for s in siblings] if siblings else [turn.pk]
     position = ids.index(turn.pk) if turn.pk in ids else 0
@@ -148,11 +152,11 @@ def turn_payload(
         "sibling_index": position,
         "prev_sibling": ids[position - 1] if position > 0 else None,
         "next_sibling": ids[position + 1] if position + 1 < len(ids) else None,
-        "user": user_parts(turn),
+        "user": user_parts(turn, file_url),
         "user_text": turn.user_text,
         "model": turn.model,
         "status": turn.status,
-        "steps": step_views(turn.steps if steps is None else steps, open_steps),
+        "steps": step_views(turn.steps if steps is None else steps, open_steps, file_url),
         "usage": turn.usage,
         "error": turn.error,
         "created": turn.created.isoformat(),

@@ -26,6 +26,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .user_errors import UserError
+
 # A message of MAX_TEXT_CHARS fits whatever its script: 4 bytes a character, JSON escapes.
 MAX_FRAME_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 100_000
@@ -99,13 +101,12 @@ client_frame = TypeAdapter(ClientFrame)
 KNOWN_TYPES = frozenset({"subscribe", "send", "edit", "regenerate", "retry", "stop", "select"})
 
 
-class ClientError(Exception):
+class ClientError(UserError):
     """A frame the server refuses; it becomes an `error` frame and the socket stays open."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message
 
 
 def parse(text_data: str | None) -> Any:

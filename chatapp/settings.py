@@ -332,7 +332,7 @@ for _name in (
 ):
     if (globals()[_name] or 0) < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative")
-# Share links (chatapp.sharing): a link's page is rendered once, when it is made, and served as
+# Share links (chatapp.share_links): a link's page is rendered once, when it is made, and served as
 # stored. SHARE_MAX_BYTES caps what one link holds, its frozen copy and its page each; a bigger
 # branch is refused with a message (rendering a 5 MB page takes 6-12 s of CPU, once; a view of
 # the stored page, 50 ms). Anonymous views of share pages are throttled per address (IPv6: per

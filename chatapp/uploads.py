@@ -1,8 +1,8 @@
-"""Uploads: decide a file's type from its bytes, validate it, store it, and send it upstream.
+"""Uploads: validate a file, store it, and send it upstream.
 
-The type comes from the file's content only, never from its name or the browser's claim, and
-only types the Interactions API takes (and a browser can't mistake for a page) are kept.
-Nothing here fetches a URL: a pasted media link is passed to the API as a `uri`.
+The type comes from the file's content only (`chatapp.sniffing`), never from its name or the
+browser's claim, and only types the Interactions API takes (and a browser can't mistake for a
+page) are kept. Nothing here fetches a URL: a pasted media link is passed to the API as a `uri`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
 from . import image_headers
+from .file_refs import as_uuid
 from .models import Attachment
+from .sniffing import HEAD_BYTES, detect, has_active_content, refusal_message
+from .user_errors import UserError
 
-HEAD_BYTES = 64 * 1024
 MAX_NAME_LENGTH = 120
 MAX_URL_LENGTH = 2048
 MAX_PER_MESSAGE = 10
@@ -41,166 +43,9 @@ DAMAGED_IMAGE = "That image is damaged or incomplete and could not be read."
 # Pillow here has no HEIF decoder: these are accepted on their signature alone.
 _UNDECODED_IMAGES = {"image/heic", "image/heif"}
 
-_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs"}
-_HEIF_BRANDS = {b"mif1", b"msf1"}
-_M4A_BRANDS = {b"M4A ", b"M4B "}
-_MOV_BRANDS = {b"qt  "}
-_MP4_BRANDS = {
-    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
-    b"M4V ", b"M4VH", b"M4VP", b"dash", b"MSNV", b"f4v ",
-}  # fmt: skip
 
-# Markers of a page or a script hidden in an image (a polyglot). Long enough that compressed
-# pixel data practically never contains one by chance.
-_ACTIVE_MARKERS = (b"<script", b"<html", b"<iframe", b"<!doctype", b"<?php", b"javascript:")
-
-Detected = tuple[str, str, str]  # (kind, mime_type, extension)
-
-_ACCEPTED = (
-    "Attach images (PNG, JPEG, WebP, GIF, HEIC), audio (MP3, WAV, OGG, FLAC, AAC, M4A), "
-    "video (MP4, MOV, WebM) or PDF documents."
-)
-
-
-class UploadError(Exception):
+class UploadError(UserError):
     """An upload or attachment refused, with a message fit to show the user."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-# --- detection ---
-
-
-def detect(head: bytes) -> Detected | None:
-    """The (kind, mime_type, extension) of a file from its first bytes, or None if refused."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return ("image", "image/png", ".png")
-    if head.startswith(b"\xff\xd8\xff"):
-        return ("image", "image/jpeg", ".jpg")
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return ("image", "image/gif", ".gif")
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ("image", "image/webp", ".webp")
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return ("audio", "audio/wav", ".wav")
-    if head[4:8] == b"ftyp":
-        return _detect_iso_bmff(head)
-    if head.startswith(b"%PDF-"):
-        return ("document", "application/pdf", ".pdf")
-    if head.startswith(b"OggS"):
-        return ("audio", "audio/ogg", ".ogg")
-    if head.startswith(b"fLaC"):
-        return ("audio", "audio/flac", ".flac")
-    if head.startswith(b"ID3"):
-        return ("audio", "audio/mp3", ".mp3")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        # WebM and Matroska share EBML; audio-only WebM can't be told apart this early.
-        return ("video", "video/webm", ".webm")
-    if len(head) >= 3 and head[0] == 0xFF:
-        return _detect_mpeg_audio(head)
-    return None
-
-
-def _detect_iso_bmff(head: bytes) -> Detected | None:
-    box_size = int.from_bytes(head[:4], "big")
-    end = min(max(box_size, 16), len(head), 4096)
-    major = head[8:12]
-    compatible = {head[i : i + 4] for i in range(16, end - 3, 4)}
-    if major in (b"avif", b"avis"):
-        return None  # AVIF shares HEIF's brands but is not a type the API takes
-    for brands in ({major}, compatible):
-        if brands & _HEIC_BRANDS:
-            return ("image", "image/heic", ".heic")
-        if brands & _HEIF_BRANDS:
-            return ("image", "image/heif", ".heif")
-        if brands & _M4A_BRANDS:
-            return ("audio", "audio/m4a", ".m4a")
-        if brands & _MOV_BRANDS:
-            return ("video", "video/mov", ".mov")
-        if brands & _MP4_BRANDS or any(b.startswith(b"3g") for b in brands):
-            return ("video", "video/mp4", ".mp4")
-    return None
-
-
-def _detect_mpeg_audio(head: bytes) -> Detected | None:
-    b1, b2 = head[1], head[2]
-    if b1 & 0xF6 == 0xF0:  # sync + layer 00: an ADTS (AAC) header, 0xFFF1 / 0xFFF9
-        return ("audio", "audio/aac", ".aac")
-    # An MPEG audio frame header: sync, then no reserved version, layer, bitrate or rate.
-    if b1 & 0xE0 != 0xE0 or (b1 >> 3) & 3 == 1 or (b1 >> 1) & 3 == 0:
-        return None
-    if b2 >> 4 == 0xF or (b2 >> 2) & 3 == 3:
-        return None
-    return ("audio", "audio/mp3", ".mp3")
-
-
-def _what_it_is(head: bytes) -> str | None:
-    """A plain name for a refused file, to say why ("HTML", "SVG"), if it can be told."""
-    text = head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if text.startswith((b"<?xml", b"<svg", b"<!doctype svg", b"<!--")) and b"<svg" in text:
-        return "SVG"
-    html_starts = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe")
-    if text.startswith(html_starts) or b"<html" in text:
-        return "HTML"
-    if text.startswith(b"<?php"):
-        return "a PHP script"
-    if text.startswith(b"<?xml"):
-        return "XML"
-    if head.startswith((b"MZ", b"\x7fELF")) or head[:4] in (
-        b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
-        b"\xca\xfe\xba\xbe",
-    ):  # fmt: skip
-        return "a program"
-    if head.startswith(b"#!"):
-        return "a script"
-    if head.startswith(b"PK\x03\x04"):
-        return "a ZIP archive (Word, Excel and PowerPoint files are ZIPs too)"
-    if head.startswith((b"Rar!", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")):
-        return "an archive"
-    if head.startswith(b"BM") or head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "a BMP or TIFF image"
-    if head[4:12] in (b"ftypavif", b"ftypavis"):
-        return "an AVIF image"
-    if b"\x00" not in head[:1024]:
-        try:
-            head[:1024].decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return "plain text"
-    return None
-
-
-def _claimed(name: str, content_type: str) -> str | None:
-    """What the user seems to think the file is, only to word the refusal."""
-    ext = posixpath.splitext(name.lower())[1]
-    if content_type.startswith("image/") or ext in {".png", ".jpg", ".jpeg", ".gif", ".webp"}:
-        return "an image"
-    if content_type.startswith("audio/") or ext in {".mp3", ".wav", ".ogg", ".flac", ".m4a"}:
-        return "audio"
-    if content_type.startswith("video/") or ext in {".mp4", ".mov", ".webm"}:
-        return "a video"
-    if content_type == "application/pdf" or ext == ".pdf":
-        return "a PDF"
-    return None
-
-
-def refusal_message(head: bytes, name: str = "", content_type: str = "") -> str:
-    """Why a file whose type `detect` refused is not accepted, in the user's words."""
-    what = _what_it_is(head)
-    if what == "SVG":
-        return "SVG files are not accepted: they can carry scripts."
-    if what is None:
-        return f"This type of file is not supported. {_ACCEPTED}"
-    claimed = _claimed(name, content_type)
-    if claimed:
-        return f"That file is {what}, not {claimed}."
-    if what == "plain text":
-        return "Text files are not accepted: paste the text into the message instead."
-    return f"That file is {what}, which is not accepted. {_ACCEPTED}"
 
 
 # --- validation ---
@@ -260,18 +105,6 @@ def validate_image(fp: IO[bytes]) -> tuple[int, int]:
     return (width, height)
 
 
-def _has_active_content(fp: IO[bytes], head: bytes, size: int) -> bool:
-    """Whether an image's start or end holds HTML or script (a polyglot file)."""
-    if any(marker in head.lower() for marker in _ACTIVE_MARKERS):
-        return True
-    if size > len(head):
-        fp.seek(max(0, size - HEAD_BYTES))
-        tail = fp.read(HEAD_BYTES).lower()
-        fp.seek(0)
-        return any(marker in tail for marker in _ACTIVE_MARKERS)
-    return False
-
-
 def clean_name(name: str | None) -> str:
     """The original file name as display text: no path, no control characters, bounded."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -329,7 +162,7 @@ def store_upload(user: Any, uploaded_file: UploadedFile) -> Attachment:
 
     if kind == "image":
         validate_image(uploaded_file)
-        if _has_active_content(uploaded_file, head, size):
+        if has_active_content(uploaded_file, head, size):
             raise UploadError("That image also contains HTML or script, so it was refused.")
 
     attachment = Attachment(
@@ -357,10 +190,7 @@ def resolve(user: Any, ids: list[str]) -> list[Attachment]:
         raise UploadError(NOT_AVAILABLE)
     wanted: list[uuid.UUID] = []
     for raw in ids:
-        try:
-            value = uuid.UUID(raw) if isinstance(raw, str) and len(raw) <= 40 else None
-        except ValueError:
-            value = None
+        value = as_uuid(raw) if isinstance(raw, str) and len(raw) <= 40 else None
         if value is None:
             raise UploadError(NOT_AVAILABLE)
         if value not in wanted:

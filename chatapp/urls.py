@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import file_views, metrics, share_views, views
+from . import export_views, file_views, metrics, share_views, views
 from .limits import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -32,10 +32,10 @@ urlpatterns = [
     path("c/<int:pk>/settings", views.conversation_settings, name="conversation_settings"),
     path("c/<int:pk>/share", share_views.create_share, name="create_share"),
     path("c/<int:pk>/shares", share_views.list_shares, name="list_shares"),
-    path("c/<int:pk>/export.md", share_views.export_markdown, name="export_markdown"),
-    path("c/<int:pk>/export.json", share_views.export_json, name="export_json"),
+    path("c/<int:pk>/export.md", export_views.export_markdown, name="export_markdown"),
+    path("c/<int:pk>/export.json", export_views.export_json, name="export_json"),
     path("c/<int:pk>/<str:action>", views.conversation_action, name="conversation_action"),
-    path("import", share_views.import_conversation, name="import_conversation"),
+    path("import", export_views.import_conversation, name="import_conversation"),
     path("s/<str:token>", share_views.shared_page, name="shared"),
     path("s/<str:token>/files/<uuid:uuid>", share_views.shared_file, name="shared_file"),
     path("s/<str:token>/revoke", share_views.revoke_share, name="revoke_share"),

@@ -24,8 +24,6 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 
 from .models import ArchivedUsage, Conversation, Turn
 
@@ -141,65 +139,7 @@ def _add(target: Row, amounts: dict[str, Any]) -> None:
         setattr(target, name, getattr(target, name) + int(amounts.get(name) or 0))
 
 
-def bar_chart(totals: dict[date, int], width: int = 720, height: int = 220) -> SafeString:
-    """An inline SVG bar chart of tokens per day, drawn on the server (no script, no library)."""
-    left, bottom, top = 64, 28, 12
-    plot_w, plot_h = width - left - 8, height - bottom - top
-    peak = max(totals.values(), default=0) or 1
-    step = plot_w / max(len(totals), 1)
-    bars = []
-    for index, (day, value) in enumerate(totals.items()):
-        bar_h = round(plot_h * value / peak, 1)
-        bars.append(
-            (
-                round(left + index * step + step * 0.15, 1),
-                round(top + plot_h - bar_h, 1),
-                round(step * 0.7, 1),
-                bar_h,
-                f"{_short(day)}: {value:,} tokens",
-            )
-        )
-    labels = [
-        (round(left + index * step + step / 2, 1), height - 8, _short(day))
-        for index, day in enumerate(totals)
-        if index % 5 == 0 or index == len(totals) - 1
-    ]
-    return format_html(
-        '<svg class="usage-chart" role="img" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
-        'aria-label="Total tokens per day, last {n} days" xmlns="http://www.w3.org/2000/svg">'
-        '<line x1="{left}" y1="{base}" x2="{right}" y2="{base}" stroke="currentColor" '
-        'stroke-opacity="0.4"/>'
-        '<text x="{tx}" y="{ty}" text-anchor="end" font-size="11" fill="currentColor">'
-        "{peak}</text>"
-        '<text x="{tx}" y="{base}" text-anchor="end" font-size="11" fill="currentColor">0</text>'
-        "{bars}{labels}</svg>",
-        w=width,
-        h=height,
-        n=len(totals),
-        left=left,
-        right=width - 8,
-        base=top + plot_h,
-        tx=left - 6,
-        ty=top + 10,
-        peak=f"{peak:,}" if any(totals.values()) else "",  # the top of the scale
-        bars=format_html_join(
-            "",
-            '<rect x="{}" y="{}" width="{}" height="{}" fill="#4285f4"><title>{}</title></rect>',
-            bars,
-        ),
-        labels=format_html_join(
-            "",
-            '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="currentColor">{}</text>',
-            labels,
-        ),
-    )
-
-
 # --- keeping what the turns forget ---
-
-
-def _short(day: date) -> str:
-    return f"{day:%b} {day.day}"
 
 
 def _archive(user_id: int, day: date, amounts: dict[str, int]) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -24,9 +22,10 @@ from django.views.decorators.http import require_POST
 
 from . import shutdown
 from .branches import Tree
+from .forms import SettingsForm
 from .models import Conversation, owned_conversation_or_404
 from .payloads import turn_payload
-from .structured import parse_schema_text
+from .responses import error_response, form_error_response, wants_json
 from .tools import available as available_tools
 
 SIDEBAR_PAGE = 50
@@ -93,14 +92,10 @@ def sidebar_page(request: HttpRequest) -> Any:
 
 
 def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
-    schema = conversation.response_schema if conversation else None
     return {
         "conversation": conversation,
         "available_tools": available_tools(),
-        "schema_text": json.dumps(schema, indent=2) if schema else "",
-        "chat_models": settings.CHAT_MODELS,
-        "default_model": settings.DEFAULT_MODEL,
-        "thinking_levels": ["", "minimal", "low", "medium", "high"],
+        "settings_form": SettingsForm(instance=conversation or Conversation()),
         "sidebar": sidebar_page(request),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
     }
@@ -138,72 +133,13 @@ def sidebar(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/_sidebar_items.html", {"sidebar": sidebar_page(request)})
 
 
-class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
-    tools = forms.MultipleChoiceField(required=False, choices=[])
-    response_schema = forms.CharField(required=False, max_length=20_000)
-
-    class Meta:
-        model = Conversation
-        fields = (
-            "model",
-            "system_instruction",
-            "temperature",
-            "thinking_level",
-            "stateless",
-            "google_search",
-            "url_context",
-            "code_execution",
-            "background",
-        )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["tools"].choices = [(t.name, t.name) for t in available_tools()]
-        if self.instance.pk:
-            self.initial["tools"] = self.instance.tools
-            schema = self.instance.response_schema
-            self.initial["response_schema"] = json.dumps(schema, indent=2) if schema else ""
-
-    def clean_response_schema(self) -> dict[str, Any] | None:
-        schema, errors = parse_schema_text(self.cleaned_data.get("response_schema") or "")
-        if errors:
-            raise forms.ValidationError(errors)
-        return schema
-
-    def save(self, commit: bool = True) -> Conversation:
-        conversation: Conversation = super().save(commit=False)
-        conversation.tools = list(self.cleaned_data.get("tools") or [])
-        conversation.response_schema = self.cleaned_data.get("response_schema")
-        if commit:
-            conversation.save()
-        return conversation
-
-    def clean_model(self) -> str:
-        model = str(self.cleaned_data["model"])
-        if not any(model in names for names in settings.CHAT_MODELS.values()):
-            raise forms.ValidationError("Pick one of the listed models.")
-        return model
-
-    def clean_temperature(self) -> float | None:
-        value = self.cleaned_data.get("temperature")
-        if value is not None and not 0 <= value <= 2:
-            raise forms.ValidationError("Temperature goes from 0 to 2.")
-        return value  # type: ignore[no-any-return]
-
-    def clean_thinking_level(self) -> str:
-        level = str(self.cleaned_data.get("thinking_level") or "")
-        if level not in ("", "minimal", "low", "medium", "high"):
-            raise forms.ValidationError("Unknown thinking level.")
-        return level
-
-
 @require_POST
 @login_required
 def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = owned_conversation_or_404(request.user, pk)
     form = SettingsForm(request.POST, instance=conversation)
     if not form.is_valid():
-        return JsonResponse({"errors": form.errors}, status=400)
+        return form_error_response(form)
     form.save()
     return JsonResponse({"ok": True})
 
@@ -215,10 +151,9 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
     if action == "rename":
         title = request.POST.get("title", "").strip()[:200]
         if not title:
-            return JsonResponse({"errors": {"title": ["A title cannot be empty."]}}, status=400)
+            return error_response("A title cannot be empty.", key="title")
         if "\x00" in title:  # PostgreSQL refuses NUL characters in text
-            message = "A title cannot contain NUL characters."
-            return JsonResponse({"errors": {"title": [message]}}, status=400)
+            return error_response("A title cannot contain NUL characters.", key="title")
         conversation.title = title
     elif action in ("pin", "unpin"):
         conversation.pinned = action == "pin"
@@ -226,11 +161,11 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
         conversation.archived = action == "archive"
     elif action == "delete":
         conversation.delete()
-        return redirect("home") if not _wants_json(request) else JsonResponse({"ok": True})
+        return redirect("home") if not wants_json(request) else JsonResponse({"ok": True})
     else:
-        return JsonResponse({"errors": {"action": ["Unknown action."]}}, status=404)
+        return error_response("Unknown action.", 404, key="action")
     conversation.save(update_fields=["title", "pinned", "archived"])
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"ok": True, "title": conversation.title})
     return redirect(conversation.get_absolute_url())
 
@@ -241,13 +176,9 @@ def new_conversation(request: HttpRequest) -> HttpResponse:
     """Create a conversation from the new-chat settings, before its first message."""
     form = SettingsForm(request.POST, instance=Conversation(owner=request.user))
     if not form.is_valid():
-        return JsonResponse({"errors": form.errors}, status=400)
+        return form_error_response(form)
     conversation = form.save()
     return JsonResponse({"id": conversation.pk, "url": conversation.get_absolute_url()})
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -28,7 +25,9 @@ from .models import Turn
 
 log = logging.getLogger(__name__)
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+# This process, as the delivery streams name it too (defined there: delivery imports nothing
+# from here).
+WORKER_ID = delivery.WORKER_ID
 
 
 class Running(Protocol):

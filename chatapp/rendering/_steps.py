@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from ..file_refs import OWNER, FileUrls
 from ._citations import render_text_with_citations
 from ._markdown import PUA, clean_text, code_block_html, is_int, render_markdown
 
 _MAX_JSON_CHARS = 20_000
 _MEDIA = ("image", "audio", "video", "document")
-_UUID = re.compile(r"[0-9a-f]{32}|[0-9a-f-]{36}")
 _QUERY_TOOLS = ("google_search_call", "google_maps_call", "retrieval_call")
 
 
-def render_steps(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def render_steps(
+    steps: list[dict[str, Any]] | None, file_url: FileUrls = OWNER
+) -> list[dict[str, Any]]:
     """Display parts for a turn's ``steps`` as the API returned them.
 
-    ``user_input`` steps are skipped (the page shows the user's message itself).
+    ``user_input`` steps are skipped (the page shows the user's message itself). Saved files
+    link to ``file_url(reference)``: the owner's URL unless the page is another route's.
     """
     parts: list[dict[str, Any]] = []
     for step in steps or []:
@@ -28,19 +30,19 @@ def render_steps(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
         if kind == "user_input":
             continue
         if kind == "model_output":
-            parts += _model_output(step)
+            parts += _model_output(step, file_url)
         elif kind == "thought":
-            parts.append(_thought(step))
+            parts.append(_thought(step, file_url))
         elif isinstance(kind, str) and kind.endswith("_call"):
             parts.append(_tool_call(step, kind))
         elif isinstance(kind, str) and kind.endswith("_result"):
-            parts.append(_tool_result(step, kind))
+            parts.append(_tool_result(step, kind, file_url))
         else:
             parts.append({"kind": "unknown", "type": _plain(kind)})
     return parts
 
 
-def _model_output(step: dict[str, Any]) -> list[dict[str, Any]]:
+def _model_output(step: dict[str, Any], file_url: FileUrls) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for item in _list(step.get("content")):
         kind = item.get("type")
@@ -50,7 +52,7 @@ def _model_output(step: dict[str, Any]) -> list[dict[str, Any]]:
                 html_, sources = render_text_with_citations(text, _list(item.get("annotations")))
                 parts.append({"kind": "text", "html": html_, "sources": sources})
         elif kind in _MEDIA:
-            parts.append(_media(item))
+            parts.append(_media(item, file_url))
         else:
             parts.append({"kind": "unknown", "type": _plain(kind)})
     error = step.get("error")
@@ -67,13 +69,12 @@ def _model_output(step: dict[str, Any]) -> list[dict[str, Any]]:
     return parts
 
 
-def _media(item: dict[str, Any]) -> dict[str, Any]:
+def _media(item: dict[str, Any], file_url: FileUrls) -> dict[str, Any]:
     """Media content, passed through: the caller decides how (and whether) to serve it."""
     part: dict[str, Any] = {"kind": item.get("type"), "mime_type": _plain(item.get("mime_type"))}
-    reference = item.get("attachment")
-    if isinstance(reference, str) and _UUID.fullmatch(reference):
+    if src := file_url(item.get("attachment")):
         # Saved as a file by the relay: served by the app, owner-checked.
-        part["src"] = f"/files/{reference}"
+        part["src"] = src
     elif isinstance(item.get("data"), str):
         part["data"] = item["data"]
     elif isinstance(item.get("uri"), str):
@@ -81,13 +82,13 @@ def _media(item: dict[str, Any]) -> dict[str, Any]:
     return part
 
 
-def _thought(step: dict[str, Any]) -> dict[str, Any]:
+def _thought(step: dict[str, Any], file_url: FileUrls) -> dict[str, Any]:
     summary = _list(step.get("summary"))
     texts = [clean_text(i.get("text")) for i in summary if i.get("type") == "text"]
     return {
         "kind": "thought",
         "summary_html": "".join(render_markdown(t) for t in texts if t.strip()),
-        "images": [_media(i) for i in summary if i.get("type") == "image"],
+        "images": [_media(i, file_url) for i in summary if i.get("type") == "image"],
         "has_signature": bool(step.get("signature")),
     }
 
@@ -128,7 +129,7 @@ def _json_value(text: str) -> Any:
         return None
 
 
-def _tool_result(step: dict[str, Any], kind: str) -> dict[str, Any]:
+def _tool_result(step: dict[str, Any], kind: str, file_url: FileUrls) -> dict[str, Any]:
     result = step.get("result")
     part: dict[str, Any] = {
         "kind": "tool_result",
@@ -153,7 +154,7 @@ def _tool_result(step: dict[str, Any], kind: str) -> dict[str, Any]:
         part["output"] = clean_text(result)
     elif isinstance(result, list) and result and all(_is_content(r) for r in result):
         text = "".join(clean_text(r.get("text")) for r in result if r["type"] == "text")
-        part["media"] = [_media(r) for r in result if r["type"] in _MEDIA]
+        part["media"] = [_media(r, file_url) for r in result if r["type"] in _MEDIA]
         # A tool's object goes back as JSON in a text block: show it as JSON again.
         as_json = _json_value(text)
         if isinstance(as_json, dict | list):

@@ -163,7 +163,7 @@ class SimulatorApp:
             raise ApiError(405, f"Method {method} is not allowed here.")
         return allowed[method]
 
-    async def _create(
+    async def _create(  # noqa: C901 (the simulator's request checks, in the wire spec's order)
         self,
         request: HttpRequest,
         body: Any,

@@ -69,7 +69,8 @@ def test_the_refusal_is_a_complete_json_response() -> None:
     assert head.startswith(b"HTTP/1.1 413 ")
     assert b"Connection: close" in head and b"Content-Type: application/json" in head
     assert f"Content-Length: {len(body)}".encode() in head
-    assert json.loads(body) == {"error": "Too big."}
+    # The app's one error shape (chatapp.responses).
+    assert json.loads(body) == {"error": "Too big.", "errors": {"__all__": ["Too big."]}}
 
 
 def test_daphne_builds_bounded_requests_once_installed() -> None:

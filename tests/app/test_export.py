@@ -10,7 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from chatapp import sharing
+from chatapp import import_schema, importer
+from chatapp.export import EXPORT_FORMAT
+from chatapp.file_refs import referenced_files
 from chatapp.models import Conversation, Turn
 
 from .test_sharing import add_turn, answer, build_tree
@@ -156,7 +158,7 @@ def test_json_export_holds_the_whole_tree(alice_client: Client, tree: dict[str, 
     assert response["Content-Disposition"] == 'attachment; filename="trip-plans.json"'
     assert response["Content-Type"] == "application/json; charset=utf-8"
     data = json.loads(response.content)
-    assert data["format"] == sharing.EXPORT_FORMAT and data["version"] == 1
+    assert data["format"] == EXPORT_FORMAT and data["version"] == 1
     assert data["title"] == "Trip plans"
     assert data["settings"]["system_instruction"] == "Be brief."
     assert data["settings"]["temperature"] == 0.5
@@ -212,7 +214,7 @@ def test_round_trip_to_another_user(
     assert shape(again) == shape(exported)
     for turn in imported.turns.all():
         assert turn.interaction_id == "" and turn.stored is False
-        assert sharing.referenced_files([turn.user_input, turn.steps]) == set()
+        assert referenced_files([turn.user_input, turn.steps]) == set()
     a = imported.turns.get(user_text="alpha question")
     assert a.steps[0] == {"type": "thought", "signature": "c2ln"}
     assert a.steps[1]["content"][1]["type"] == "text"
@@ -241,6 +243,32 @@ def test_round_trip_to_the_same_user_keeps_everything(
     assert all(t["stored"] is False for t in again["turns"])
 
 
+def test_every_setting_travels_through_export_and_import(alice_client: Client, alice: Any) -> None:
+    # Not one default: a setting the export or the import forgot would come back different.
+    chosen = {
+        "model": "gemini-3.1-flash-image",
+        "system_instruction": "Be brief.",
+        "temperature": 0.5,
+        "thinking_level": Conversation.ThinkingLevel.HIGH,
+        "stateless": True,
+        "google_search": True,
+        "url_context": True,
+        "code_execution": True,
+        "tools": ["calculator"],
+        "response_schema": {"type": "object", "properties": {"n": {"type": "integer"}}},
+        "background": True,
+    }
+    assert set(chosen) == set(Conversation.SETTINGS)
+    original = Conversation.objects.create(owner=alice, title="Settings", **chosen)
+    add_turn(original, None, "hi")
+    exported = export(alice_client, original)
+    assert exported["settings"] == chosen
+    response = upload(alice_client, json.dumps(exported))
+    assert response.status_code == 201 and response.json()["notes"] == []
+    imported = Conversation.objects.get(pk=response.json()["id"])
+    assert {name: getattr(imported, name) for name in chosen} == chosen
+
+
 def test_a_non_javascript_import_redirects_to_the_new_conversation(
     alice_client: Client, tree: dict[str, Any]
 ) -> None:
@@ -253,7 +281,7 @@ def test_a_non_javascript_import_redirects_to_the_new_conversation(
 
 def minimal(turns: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
     data = {
-        "format": sharing.EXPORT_FORMAT,
+        "format": EXPORT_FORMAT,
         "version": 1,
         "title": "Hand made",
         "settings": {"model": "gemini-3.5-flash"},
@@ -342,11 +370,11 @@ def test_deeply_nested_steps_are_refused(alice_client: Client) -> None:
 
 def test_sizes_are_capped(alice_client: Client, monkeypatch: Any) -> None:
     many = [{"id": i, "parent": i - 1 if i else None} for i in range(6)]
-    monkeypatch.setattr(sharing, "MAX_IMPORT_TURNS", 5)
+    monkeypatch.setattr(import_schema, "MAX_IMPORT_TURNS", 5)
     response = upload(alice_client, json.dumps(minimal(many)))
     assert response.status_code == 400 and "limited to 5" in response.json()["error"]
 
-    monkeypatch.setattr(sharing, "MAX_IMPORT_BYTES", 1000)
+    monkeypatch.setattr(importer, "MAX_IMPORT_BYTES", 1000)
     response = upload(alice_client, json.dumps(minimal()) + " " * 1000)
     assert response.status_code == 413 and "too large" in response.json()["error"]
     assert not Conversation.objects.exists()
@@ -357,7 +385,7 @@ def test_a_huge_request_is_refused_before_it_is_read(alice_client: Client) -> No
         "/import",
         data=b"x",
         content_type="multipart/form-data; boundary=zz",
-        CONTENT_LENGTH=str(sharing.MAX_IMPORT_BYTES + 10**6),
+        CONTENT_LENGTH=str(importer.MAX_IMPORT_BYTES + 10**6),
     )
     assert response.status_code == 413
 

@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from PIL import Image
 
-from chatapp import payloads, sharing
+from chatapp import payloads, share_links, share_throttle
 from chatapp.models import Attachment, Conversation, ShareLink, Turn
 from chatapp.rendering import _markdown, plain_text
 
@@ -414,7 +414,7 @@ def renderers() -> Iterator[dict[str, mock.MagicMock]]:
     with (
         mock.patch.object(_markdown._md, "render", wraps=_markdown._md.render) as markdown,
         mock.patch.object(payloads, "render_steps", wraps=payloads.render_steps) as steps,
-        mock.patch.object(sharing, "turn_payload", wraps=sharing.turn_payload) as turn,
+        mock.patch.object(share_links, "turn_payload", wraps=share_links.turn_payload) as turn,
     ):
         yield {"markdown": markdown, "steps": steps, "turn_payload": turn}
 
@@ -495,7 +495,7 @@ def test_an_oversized_share_is_refused(
 def clock(monkeypatch: Any) -> types.SimpleNamespace:
     """The throttle's clock, fixed at the start of a minute and moved by hand."""
     now = types.SimpleNamespace(value=1_800_000_000.0)
-    monkeypatch.setattr(sharing, "time", types.SimpleNamespace(time=lambda: now.value))
+    monkeypatch.setattr(share_throttle, "time", types.SimpleNamespace(time=lambda: now.value))
     return now
 
 

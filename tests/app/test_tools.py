@@ -17,9 +17,11 @@ from typing import Any, Literal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from chatapp import tool_runner, tools
+from chatapp import tool_functions, tool_runner, tools
 from chatapp import upstream as upstream_clients
-from chatapp.tools import Tool, calculator, current_datetime, function_result_step, run_tool
+from chatapp.tool_builtins import calculator, current_datetime
+from chatapp.tool_functions import Tool
+from chatapp.tools import function_result_step, run_tool
 from interactions_client.simulator import tools as simulated_model
 from tests.app import sample_tools
 
@@ -149,7 +151,7 @@ def test_strip_titles_leaves_data_alone() -> None:
         "properties": {"title": {"title": "Title", "default": {"title": "kept"}, "enum": []}},
         "$defs": {"Item": {"title": "Item", "const": {"title": "kept"}}},
     }
-    assert tools._strip_titles(schema) == {
+    assert tool_functions._strip_titles(schema) == {
         "properties": {"title": {"default": {"title": "kept"}, "enum": []}},
         "$defs": {"Item": {"const": {"title": "kept"}}},
     }

@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from chatapp import image_headers, uploads
+from chatapp import image_headers, sniffing, uploads
 from chatapp.models import Attachment
 from chatapp.uploads import UploadError
 
@@ -149,7 +149,7 @@ def post_file(
     ],
 )
 def test_it_detects_types_from_bytes(data: bytes, expected: tuple[str, str, str]) -> None:
-    assert uploads.detect(data[: uploads.HEAD_BYTES]) == expected
+    assert sniffing.detect(data[: sniffing.HEAD_BYTES]) == expected
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_it_detects_types_from_bytes(data: bytes, expected: tuple[str, str, str]
     ],
 )
 def test_it_refuses_everything_else(data: bytes) -> None:
-    assert uploads.detect(data) is None
+    assert sniffing.detect(data) is None
 
 
 # --- uploading ---
@@ -339,7 +339,7 @@ SAMPLES = {
 @pytest.mark.parametrize("name", SAMPLES)
 def test_it_reads_the_size_pillow_reads(name: str) -> None:
     data = SAMPLES[name]()
-    mime_type = uploads.detect(data)[1]  # type: ignore[index]
+    mime_type = sniffing.detect(data)[1]  # type: ignore[index]
     assert image_headers.extent(io.BytesIO(data), mime_type) == Image.open(io.BytesIO(data)).size
     assert uploads.validate_image(io.BytesIO(data)) == Image.open(io.BytesIO(data)).size
 
@@ -458,9 +458,8 @@ def test_it_refuses_a_request_over_the_largest_limit_before_reading_it(alice: An
         "/upload", {"file": SimpleUploadedFile("a.png", b"x")}, CONTENT_LENGTH=str(500 * MB)
     )
     assert response.status_code == 413
-    assert response.json() == {
-        "error": "That file is too large: the largest upload allowed is 100 MB."
-    }
+    message = "That file is too large: the largest upload allowed is 100 MB."
+    assert response.json() == {"error": message, "errors": {"file": [message]}, "field": "file"}
 
 
 @pytest.mark.django_db

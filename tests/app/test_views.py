@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -226,6 +227,41 @@ def test_settings_are_validated(alice_client: Client, alice: Any) -> None:
     assert Conversation.objects.get(pk=created["id"], owner=alice).system_instruction == "Be brief."
 
 
+def test_the_settings_panel_shows_each_setting_as_it_is(alice_client: Client, alice: Any) -> None:
+    conversation = Conversation.objects.create(
+        owner=alice,
+        title="Configured",
+        model="gemini-3.1-pro-preview",
+        system_instruction="Be <b>brief</b>.",
+        temperature=0.4,
+        thinking_level="low",
+        stateless=True,
+        url_context=True,
+        tools=["calculator"],
+        response_schema={"type": "object"},
+    )
+    html = alice_client.get(f"/c/{conversation.pk}/").content.decode()
+
+    def tag(pattern: str) -> str:
+        found = re.search(pattern, html)
+        assert found, pattern
+        return found.group(0)
+
+    assert "selected" in tag(r'<option value="gemini-3.1-pro-preview"[^>]*>')
+    assert "selected" not in tag(r'<option value="gemini-3.5-flash"[^>]*>')
+    assert "selected" in tag(r'<option value="low"[^>]*>')
+    assert 'value="0.4"' in tag(r'<input[^>]*name="temperature"[^>]*>')
+    assert "Be &lt;b&gt;brief&lt;/b&gt;." in html
+    for name, on in (("stateless", True), ("url_context", True), ("google_search", False)):
+        assert ("checked" in tag(rf'<input[^>]*name="{name}"[^>]*>')) is on, name
+    assert "checked" in tag(r'<input[^>]*name="tools" value="calculator"[^>]*>')
+    assert "checked" not in tag(r'<input[^>]*name="tools" value="current_datetime"[^>]*>')
+    assert "{\n  &quot;type&quot;: &quot;object&quot;\n}" in html
+    # A new chat starts from the server's default model.
+    new = alice_client.get("/").content.decode()
+    assert re.search(r'<option value="gemini-3.5-flash" selected>', new)
+
+
 def test_nul_characters_in_titles_and_settings_are_refused(
     alice_client: Client, alice: Any
 ) -> None:
@@ -237,7 +273,8 @@ def test_nul_characters_in_titles_and_settings_are_refused(
         f"{url}/rename", {"title": "a\x00b"}, HTTP_ACCEPT="application/json"
     )
     assert renamed.status_code == 400
-    assert renamed.json() == {"errors": {"title": ["A title cannot contain NUL characters."]}}
+    message = "A title cannot contain NUL characters."
+    assert renamed.json() == {"error": message, "errors": {"title": [message]}}
     good = {"model": "gemini-3.5-flash", "system_instruction": "Be brief."}
     for field, value in (
         ("system_instruction", "Be\x00 brief."),

@@ -30,7 +30,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from chatapp import sharing
+from chatapp import share_links
+from chatapp.export import export_data
 from chatapp.models import Attachment, Conversation, ShareLink, Turn
 from chatapp.uploads import store_upload
 
@@ -74,7 +75,7 @@ def alices_world(alice: Any) -> dict[str, Any]:
     conversation.current_turn = turn
     conversation.save()
     pending = store_upload(alice, SimpleUploadedFile("next.png", png("green"), "image/png"))
-    link = sharing.create_link(alice, conversation, None)
+    link = share_links.create_link(alice, conversation, None)
     return {
         "conversation": conversation,
         "turn": turn,
@@ -174,7 +175,7 @@ def test_an_import_cannot_borrow_another_users_files(alice: Any, bob: Any) -> No
     """Bob imports a file naming alice's attachment, then shares it: her file stays hers."""
     world = alices_world(alice)
     theirs = str(world["attached"].uuid)
-    export = sharing.export_data(world["conversation"])
+    export = export_data(world["conversation"])
     client = signed_in(bob)
     upload = SimpleUploadedFile("export.json", json.dumps(export).encode(), "application/json")
     response = client.post("/import", {"file": upload}, HTTP_ACCEPT="application/json")
@@ -185,7 +186,7 @@ def test_an_import_cannot_borrow_another_users_files(alice: Any, bob: Any) -> No
     assert theirs not in stored, "the import kept a reference to alice's file"
 
     # Even a link made over a tampered snapshot does not serve another user's file.
-    link = sharing.create_link(bob, imported, None)
+    link = share_links.create_link(bob, imported, None)
     ShareLink.objects.filter(pk=link.pk).update(
         snapshot=[{**link.snapshot[0], "user_input": world["turn"].user_input}]
     )

@@ -16,7 +16,7 @@ from django.urls.converters import IntConverter, PathConverter, StringConverter,
 from django.urls.resolvers import RoutePattern
 from PIL import Image
 
-from chatapp import sharing, urls
+from chatapp import share_links, urls
 from chatapp.models import Conversation, Turn
 from chatapp.uploads import store_upload
 
@@ -40,7 +40,7 @@ def things(alice: Any) -> dict[str, Any]:
     out = io.BytesIO()
     Image.new("RGB", (4, 4)).save(out, "PNG")
     upload = store_upload(alice, SimpleUploadedFile("a.png", out.getvalue(), "image/png"))
-    link = sharing.create_link(alice, conversation, turn.pk)
+    link = share_links.create_link(alice, conversation, turn.pk)
     return {"pk": conversation.pk, "turn": turn, "uuid": upload.uuid, "token": link.token}
 
 

@@ -2,7 +2,7 @@
 
 The upstream's `mime_type` is a claim. An SVG with a script, a page or a PDF sent as "an
 image" would be served from this origin by /files/, so `chatapp.media.save_generated` reads the
-type from the bytes (`chatapp.uploads.detect`) and turns anything else into a note.
+type from the bytes (`chatapp.sniffing.detect`) and turns anything else into a note.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from django.test import Client
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from chatapp import sharing
+from chatapp import export
 
 pytestmark = pytest.mark.django_db
 
@@ -168,8 +168,8 @@ def _turn(index: int) -> dict[str, Any]:
 
 def _document() -> dict[str, Any]:
     return {
-        "format": sharing.EXPORT_FORMAT,
-        "version": sharing.EXPORT_VERSION,
+        "format": export.EXPORT_FORMAT,
+        "version": export.EXPORT_VERSION,
         "exported": "2024-05-01T10:00:02+00:00",
         "title": "Fuzzed",
         "created": "2024-05-01T09:00:00+00:00",

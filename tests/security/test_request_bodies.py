@@ -161,7 +161,7 @@ def test_a_200_mb_post_is_refused_before_its_body_is_read(
 ) -> None:
     answer = post(server, path, HUGE, session=session if signed_in else None, send="nothing")
     assert answer.status == 413
-    assert answer.json() == {"error": f"That request is too large: {limit} at most."}
+    assert answer.json()["error"] == f"That request is too large: {limit} at most."
     assert answer.headers["connection"] == "close"
     assert answer.seconds < 1
     assert_small(answer)
@@ -196,14 +196,14 @@ def test_expect_100_continue_gets_the_413_instead_of_continue(server: LiveServer
 
 def test_the_upload_routes_have_their_own_limits(server: LiveServer, session: str) -> None:
     answer = post(server, "/upload", 101 * MB, session=session, send="nothing")
-    assert (answer.status, answer.json()) == (
+    assert (answer.status, answer.json()["error"]) == (
         413,
-        {"error": "That file is too large: the largest allowed here is 100 MB."},
+        "That file is too large: the largest allowed here is 100 MB.",
     )
     answer = post(server, "/import", 21 * MB, session=session, send="nothing")
-    assert (answer.status, answer.json()) == (
+    assert (answer.status, answer.json()["error"]) == (
         413,
-        {"error": "That file is too large: the largest allowed here is 20 MB."},
+        "That file is too large: the largest allowed here is 20 MB.",
     )
 
 

@@ -253,7 +253,7 @@ USER_INPUT = [
 CRAFT = """
 import json, sys
 from django.contrib.auth import get_user_model
-from chatapp import sharing
+from chatapp import share_links
 from chatapp.models import Conversation, Turn
 data = json.loads(sys.stdin.read()) if False else json.loads({payload!r})
 owner = get_user_model().objects.get(username="admin")
@@ -266,7 +266,7 @@ turn = Turn.objects.create(
     error={{"code": "x", "message": "<img src=x onerror=window.__xss=59>", "retryable": True}})
 conversation.current_turn = turn
 conversation.save()
-link = sharing.create_link(owner, conversation, None)
+link = share_links.create_link(owner, conversation, None)
 print(json.dumps({{"conversation": conversation.pk, "turn": turn.pk, "token": link.token}}))
 """
 

@@ -1,0 +1,121 @@
+"""The conversation settings form (the settings panel, and a new chat's first settings).
+
+Its fields are `Conversation.SETTINGS`; the panel (templates/chat/_settings_form.html) is
+rendered from it: labels, help, widgets, choices and current values all come from here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from .models import Conversation
+from .structured import parse_schema_text
+from .tools import available as available_tools
+
+
+class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    model = forms.ChoiceField(error_messages={"invalid_choice": "Pick one of the listed models."})
+    tools = forms.MultipleChoiceField(required=False, choices=[])
+    response_schema = forms.CharField(
+        required=False,
+        max_length=20_000,
+        label="JSON schema for structured answers",
+        help_text="optional",
+        widget=forms.Textarea(
+            attrs={
+                "id": "set-schema",
+                "rows": 3,
+                "spellcheck": "false",
+                "class": "mono",
+                "placeholder": '{"type": "object", "properties": {...}}',
+            }
+        ),
+    )
+    # The page's script posts the whole form: `required` attributes would add nothing.
+    use_required_attribute = False
+
+    class Meta:
+        model = Conversation
+        fields = Conversation.SETTINGS
+        error_messages = {"thinking_level": {"invalid_choice": "Unknown thinking level."}}
+        labels = {
+            "thinking_level": "Thinking",
+            "google_search": "Google Search",
+            "url_context": "URL context",
+            "code_execution": "Code execution",
+            "background": "Run answers in the background",
+            "stateless": "Don't store on Google's servers",
+        }
+        help_texts = {
+            "google_search": "grounded answers with sources",
+            "url_context": "read pages linked in the message",
+            "background": "for long tasks: they finish even with this page closed",
+            "stateless": "the whole conversation is re-sent with every message",
+        }
+        widgets = {
+            "system_instruction": forms.Textarea(
+                attrs={
+                    "id": "set-system",
+                    "rows": 3,
+                    "placeholder": "How should the model behave in this conversation?",
+                }
+            ),
+            "temperature": forms.NumberInput(
+                attrs={
+                    "id": "set-temperature",
+                    "min": 0,
+                    "max": 2,
+                    "step": 0.1,
+                    "placeholder": "default",
+                }
+            ),
+            "thinking_level": forms.Select(attrs={"id": "set-thinking"}),
+            "background": forms.CheckboxInput(attrs={"id": "set-background"}),
+            "stateless": forms.CheckboxInput(attrs={"id": "set-stateless"}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model = self.fields["model"]
+        assert isinstance(model, forms.ChoiceField)
+        model.widget.attrs["id"] = "set-model"
+        model.choices = [
+            (group, [(name, name) for name in names])
+            for group, names in settings.CHAT_MODELS.items()
+        ]
+        self.fields["tools"].choices = [(t.name, t.name) for t in available_tools()]
+        # Too long a schema gets the server's message, not a silent cut by the browser.
+        self.fields["response_schema"].widget.attrs.pop("maxlength", None)
+        self.initial["tools"] = self.instance.tools
+        if not self.instance.pk:
+            self.initial["model"] = settings.DEFAULT_MODEL
+        schema = self.instance.response_schema
+        self.initial["response_schema"] = json.dumps(schema, indent=2) if schema else ""
+
+    def grounding(self) -> list[forms.BoundField]:
+        """The switches of Google's built-in tools, in the order they are sent."""
+        return [self[name] for name in Conversation.GROUNDING]
+
+    def clean_response_schema(self) -> dict[str, Any] | None:
+        schema, errors = parse_schema_text(self.cleaned_data.get("response_schema") or "")
+        if errors:
+            raise forms.ValidationError(errors)
+        return schema
+
+    def save(self, commit: bool = True) -> Conversation:
+        conversation: Conversation = super().save(commit=False)
+        conversation.tools = list(self.cleaned_data.get("tools") or [])
+        conversation.response_schema = self.cleaned_data.get("response_schema")
+        if commit:
+            conversation.save()
+        return conversation
+
+    def clean_temperature(self) -> float | None:
+        value = self.cleaned_data.get("temperature")
+        if value is not None and not 0 <= value <= 2:
+            raise forms.ValidationError("Temperature goes from 0 to 2.")
+        return value  # type: ignore[no-any-return]
