@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .inputs import JSON, Context, describe_media, result_text, step_media
+from .inputs import JSON, Context, result_text, step_media
 
 BANNER = "*Offline simulator — not a real Gemini answer.*"
 _MAX_QUOTE = 300
@@ -36,7 +36,7 @@ def preamble(ctx: Context) -> list[str]:
     user = ctx.latest_user()
     media = step_media(user) if user else []
     if media:
-        lines = "\n".join(f"- {describe_media(m)}" for m in media)
+        lines = "\n".join(f"- {ctx.describe(m)}" for m in media)
         parts.append(f"Attachments I received:\n{lines}")
     earlier = ctx.earlier_user_texts()
     if earlier:
