@@ -36,6 +36,7 @@ from ._errors import (
     StreamError,
     UnprocessableEntityError,
 )
+from ._files import FileProcessingError
 from ._sse import EventDecoder, LineDecoder, ServerSentEvent, SSEDecoder
 from ._streaming import AsyncStream, Stream
 from ._version import API_REVISION, __version__
@@ -57,6 +58,7 @@ __all__ = [
     "ContinuationError",
     "CreateParams",
     "EventDecoder",
+    "FileProcessingError",
     "Interaction",
     "InteractionsError",
     "InternalServerError",

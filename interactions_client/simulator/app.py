@@ -195,7 +195,8 @@ class SimulatorApp:
             # An upload URL is its own credential: the SDK sends chunks without the key.
             self._auth(request)
         kind = "upload" if route.name.startswith("upload") else "files"
-        fault = self.faults.take(kind, False, request.path)
+        query = "&".join(f"{k}={v}" for k, v in request.query.items())
+        fault = self.faults.take(kind, False, f"{request.path}?{query}")
         if fault is not None and fault.kind == "status":
             raise fault.error()
         if fault is not None and fault.kind == "hang":
