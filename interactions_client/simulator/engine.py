@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from . import model
+from . import model, tools
 from .config import SimulatorConfig
 from .errors import bad_request, failed_precondition, not_found
 from .events import step_events
@@ -94,6 +94,7 @@ class Engine:
         req = Request(
             body, ctx, body.get("model"), body.get("agent"), record.environment_id, background
         )
+        req.passages = self._file_search(body, ctx)
         if token_state is None:
             draft, offset = model.draft(req, self.signer, new_id), 0
         else:
@@ -148,6 +149,30 @@ class Engine:
                     f"function_result call_id {step.get('call_id')!r} does not match any "
                     "function_call in this conversation."
                 )
+
+    def _file_search(self, body: JSON, ctx: Context) -> list[JSON] | None:
+        """Passages for the ``file_search`` tool (searched now; unknown stores → 404)."""
+        tool = tools.file_search_tool(body)
+        if tool is None or ctx.pending_results():
+            return None
+        hits = self.file_search_stores.search(
+            tool["file_search_store_names"],
+            ctx.prompt(),
+            tool.get("top_k", 5),
+            tool.get("metadata_filter"),
+        )
+        return [
+            {
+                "store": hit.document.store_name,
+                "document": hit.document.name,
+                "file_name": hit.document.display_name,
+                "media_id": hit.document.media_name,
+                "page_number": hit.chunk.page,
+                "text": hit.chunk.text,
+                "custom_metadata": hit.document.metadata_dict(),
+            }
+            for hit in hits
+        ]
 
     def _file_notes(self, steps: list[JSON]) -> dict[str, str]:
         """Descriptions of the Files API files this input names; unusable files → API error."""

@@ -23,6 +23,12 @@ from .inputs import JSON
 
 WORDS_PER_CHUNK = 60
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common to make a passage relevant.
+_STOPWORDS = frozenset(
+    "the and for are was were what when where which who why how does did this that with "
+    "from have has had you your our their its about into than then there these those can "
+    "will would should could not but all any long many much".split()
+)
 _FILTER = re.compile(r'^\s*([A-Za-z_][\w.]*)\s*=\s*(?:"([^"]*)"|(-?\d+(?:\.\d+)?))\s*$')
 _RESPONSE_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.{}"
 
@@ -176,17 +182,32 @@ def chunk_pages(pages: list[tuple[int | None, str]], words_per_chunk: int) -> li
 
 
 def _words_per_chunk(metadata: JSON) -> int:
-    config = metadata.get("chunkingConfig") or {}
-    white = config.get("whiteSpaceConfig") if isinstance(config, dict) else None
-    tokens = white.get("maxTokensPerChunk") if isinstance(white, dict) else None
+    config = metadata.get("chunkingConfig") or metadata.get("chunking_config") or {}
+    white = (
+        (config.get("whiteSpaceConfig") or config.get("white_space_config"))
+        if isinstance(config, dict)
+        else None
+    )
+    tokens = (
+        (white.get("maxTokensPerChunk") or white.get("max_tokens_per_chunk"))
+        if isinstance(white, dict)
+        else None
+    )
     return int(tokens) if isinstance(tokens, int) and tokens > 0 else WORDS_PER_CHUNK
 
 
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
 def _custom_metadata(metadata: JSON) -> list[JSON]:
-    raw = metadata.get("customMetadata") or []
+    """The ``customMetadata`` list in camelCase (the SDK sends ``string_value``; proto JSON
+    parsers accept both spellings)."""
+    raw = metadata.get("customMetadata") or metadata.get("custom_metadata") or []
     if not isinstance(raw, list) or not all(isinstance(i, dict) and "key" in i for i in raw):
         raise bad_request("'customMetadata' must be a list of objects with a 'key'.")
-    return [dict(i) for i in raw]
+    return [{_camel(k): v for k, v in item.items()} for item in raw]
 
 
 def parse_filter(text: str | None) -> list[tuple[str, object]]:
@@ -211,7 +232,7 @@ class StoreRegistry:
         self.processing_seconds = processing_seconds
         self._stores: dict[str, Store] = {}
         self._operations: dict[str, Operation] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # tests poke from their thread; methods nest
 
     def clear(self) -> None:
         with self._lock:
@@ -355,7 +376,7 @@ class StoreRegistry:
                 stores.append(self.get(name))
             except ApiError as exc:
                 raise not_found(f"FileSearchStore {name} was not found.") from exc
-        wanted = {w.lower() for w in _WORD.findall(query) if len(w) > 2}
+        wanted = {w.lower() for w in _WORD.findall(query) if len(w) > 2} - _STOPWORDS
         now = time.time()
         hits = []
         for store in stores:
