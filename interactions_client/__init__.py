@@ -36,6 +36,7 @@ from ._errors import (
     StreamError,
     UnprocessableEntityError,
 )
+from ._file_search_stores import OperationError
 from ._files import FileProcessingError
 from ._sse import EventDecoder, LineDecoder, ServerSentEvent, SSEDecoder
 from ._streaming import AsyncStream, Stream
@@ -65,6 +66,7 @@ __all__ = [
     "LineDecoder",
     "MissingAPIKeyError",
     "NotFoundError",
+    "OperationError",
     "PermissionDeniedError",
     "RateLimitError",
     "SSEDecoder",

@@ -2,7 +2,8 @@
 
 Configuration, headers and request building live in the shared base; the sync and async twins
 only do I/O and keep their methods in the same order so drift shows in a diff. The
-resources they carry are in `_interactions.py` and `_files.py`.
+resources they carry are in `_interactions.py`, `_files.py` and
+`_file_search_stores.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 
 from ._errors import MissingAPIKeyError, from_transport_error, make_status_error
+from ._file_search_stores import AsyncFileSearchStores, FileSearchStores
 from ._files import AsyncFiles, Files
 from ._interactions import AsyncInteractions, CreateParams, Interactions
 from ._request import NOT_GIVEN, RequestSpec
@@ -113,6 +115,7 @@ class Client(_BaseClient):
         self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
         self.interactions = Interactions(self)
         self.files = Files(self)
+        self.file_search_stores = FileSearchStores(self)
 
     def send(self, spec: RequestSpec) -> httpx.Response:
         """Send with retries; a streaming response comes back open, any other one read."""
@@ -177,6 +180,7 @@ class AsyncClient(_BaseClient):
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
         self.interactions = AsyncInteractions(self)
         self.files = AsyncFiles(self)
+        self.file_search_stores = AsyncFileSearchStores(self)
 
     async def send(self, spec: RequestSpec) -> httpx.Response:
         request = self._http.build_request(**self._request_kwargs(spec))

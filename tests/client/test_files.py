@@ -3,8 +3,6 @@ disk (and resumed after a dropped chunk), get, list, delete, wait_active and exp
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import io
 import os
 import tracemalloc
@@ -18,6 +16,8 @@ import interactions_client as ic
 from interactions_client.simulator import Fault, SimulatorConfig, serve
 from interactions_client.simulator.server import RunningSimulator
 from interactions_client.types import File
+
+from ._harness import run_client
 
 KIB = 1024
 CHUNK = 256 * KIB
@@ -43,20 +43,7 @@ def run(
     sim.app.requests.clear()
     monkeypatch.setattr("interactions_client._upload.retry_delay", lambda *a, **k: 0.0)
 
-    def runner(fn: Callable[[Any], Any]) -> Any:
-        options: dict[str, Any] = {"api_key": "test-key", "base_url": sim.base_url}
-        if kind == "sync":
-            with ic.Client(**options) as client:
-                return fn(client)
-
-        async def main() -> Any:
-            async with ic.AsyncClient(**options) as client:
-                outcome = fn(client)
-                return await outcome if inspect.isawaitable(outcome) else outcome
-
-        return asyncio.run(main())
-
-    return runner
+    return lambda fn: run_client(kind, sim.base_url, fn)
 
 
 def sample(tmp_path: Path, size: int, name: str = "sample.txt") -> tuple[Path, bytes]:
