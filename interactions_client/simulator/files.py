@@ -10,7 +10,6 @@ then ``ACTIVE``; a display name carrying ``[[sim:fail]]`` makes it ``FAILED``. I
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import secrets
 import shutil
@@ -38,14 +37,6 @@ def rfc3339(seconds: float) -> str:
 
 def random_id(length: int = 12) -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(2**20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def page(items: list[JSON], query: dict[str, str], key: str) -> JSON:
@@ -139,8 +130,10 @@ class FileStore:
         for file_id in [i for i, f in self._files.items() if f.expires <= now]:
             self._files.pop(file_id).path.unlink(missing_ok=True)
 
-    def add(self, source: Path, metadata: JSON, mime_type: str, size: int) -> StoredFile:
-        """Take over ``source`` (a finished upload) as a new file."""
+    def add(
+        self, source: Path, metadata: JSON, mime_type: str, size: int, sha256: str
+    ) -> StoredFile:
+        """Take over ``source`` (a finished upload, ``sha256`` its hex digest) as a new file."""
         given = metadata.get("name")
         if given is not None:
             file_id = str(given).removeprefix("files/")
@@ -170,7 +163,7 @@ class FileStore:
                 display_name=str(display) if display else None,
                 mime_type=mime,
                 size=size,
-                sha256=sha256_of(path),
+                sha256=sha256,
                 path=path,
                 created=now,
                 expires=now + self.ttl,

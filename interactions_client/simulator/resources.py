@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from .asgi import HttpRequest, Receive, Send, send_json
-from .errors import ApiError, bad_request, not_found
+from .errors import ApiError, bad_request, failed_precondition, not_found
 from .files import FileStore, page
 from .inputs import JSON
 from .stores import StoreRegistry
@@ -114,7 +114,8 @@ class Resources:
 
         async def finalize(session: UploadSession) -> JSON:
             meta = metadata or {}
-            stored = self.files.add(session.path, meta, session.mime_type, session.size)
+            digest = session.digest.hexdigest()
+            stored = self.files.add(session.path, meta, session.mime_type, session.size, digest)
             return {"file": stored.view(origin, version, time.time())}
 
         await self.uploads.start(request, metadata or {}, finalize, send)
@@ -169,7 +170,7 @@ class Resources:
             raise bad_request("'fileName' must name a file, like files/abc-123.")
         stored = self.files.get(file_name.removeprefix("files/"))
         if stored.state(time.time()) != "ACTIVE":
-            raise bad_request(f"The File {stored.id} is not in an ACTIVE state.")
+            raise failed_precondition(f"The File {stored.id} is not in an ACTIVE state.")
         meta = {"displayName": stored.display_name or stored.id, **body}
         return self.stores.add_document(store, stored.path, stored.mime_type, stored.size, meta)
 
@@ -197,10 +198,12 @@ class Resources:
         document = self.stores.by_media(name)
         if document is None:
             raise not_found(f"Media {name} was not found.")
-        data = document.path.read_bytes()
         headers = [
             (b"content-type", document.mime_type.encode("latin-1")),
-            (b"content-length", str(len(data)).encode()),
+            (b"content-length", str(document.size).encode()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": data, "more_body": False})
+        with document.path.open("rb") as handle:  # in blocks: documents may be large
+            while block := handle.read(2**20):
+                await send({"type": "http.response.body", "body": block, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

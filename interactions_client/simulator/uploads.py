@@ -16,12 +16,14 @@ service does, so a client must ``query`` before it resumes.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .asgi import HttpRequest, Receive, Send, SimulatedDrop, dumps, send_json
 from .errors import ApiError, bad_request
@@ -41,6 +43,8 @@ class UploadSession:
     received: int = 0
     result: JSON | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Hashed as bytes arrive (the file only grows), so finalizing never re-reads it.
+    digest: Any = field(default_factory=hashlib.sha256)
 
 
 def _status_headers(session: UploadSession, status: str) -> list[tuple[str, str]]:
@@ -166,6 +170,7 @@ class Uploads:
                         session,
                     )
                 out.write(body)
+                session.digest.update(body)
                 session.received += len(body)
                 if half is not None and session.received >= int(raw_offset) + half:
                     out.flush()

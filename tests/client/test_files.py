@@ -105,6 +105,8 @@ def test_it_uploads_from_a_binary_stream_from_its_current_position(run: Any) -> 
     assert file.size_bytes == 7
     with pytest.raises(ValueError, match="mime_type"):
         run(lambda c: c.files.upload(io.BytesIO(b"x")))
+    empty = run(lambda c: c.files.upload(io.BytesIO(b""), mime_type="text/plain"))
+    assert empty.size_bytes == 0 and empty.state == "ACTIVE"
 
 
 def test_an_interrupted_upload_resumes_from_the_offset_the_server_reports(

@@ -3,6 +3,8 @@ interactions that reference a file by its `uri`."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -81,6 +83,8 @@ def test_it_uploads_in_chunks_with_the_resumable_protocol(http: httpx.Client) ->
     assert file["mimeType"] == "text/plain" and file["sizeBytes"] == "1000"
     assert file["state"] == "ACTIVE" and file["source"] == "UPLOADED"
     assert file["uri"] == f"{http.base_url}/v1/files/{file['name'][6:]}"
+    digest = hashlib.sha256(data).hexdigest().encode()
+    assert base64.b64decode(file["sha256Hash"]) == digest
     created = datetime.fromisoformat(file["createTime"])
     expires = datetime.fromisoformat(file["expirationTime"])
     assert (expires - created).total_seconds() == pytest.approx(48 * 3600, abs=1)
