@@ -19,6 +19,7 @@ from ._errors import InteractionsError
 from ._request import RequestSpec, parse_json, parse_model
 from ._upload import (
     DEFAULT_CHUNK_SIZE,
+    AsyncProgressCallback,
     ProgressCallback,
     UploadSource,
     chunk_size_of,
@@ -341,7 +342,7 @@ class AsyncFileSearchStores(_StoresBase):
         custom_metadata: Metadata = None,
         chunking_config: dict[str, Any] | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        on_progress: ProgressCallback | None = None,
+        on_progress: AsyncProgressCallback | None = None,
     ) -> Operation:
         size = chunk_size_of(chunk_size)
         opened = await asyncio.to_thread(open_source, source, mime_type)

@@ -17,6 +17,7 @@ from ._errors import InteractionsError
 from ._request import RequestSpec, parse_json, parse_model
 from ._upload import (
     DEFAULT_CHUNK_SIZE,
+    AsyncProgressCallback,
     ProgressCallback,
     UploadSource,
     chunk_size_of,
@@ -175,7 +176,7 @@ class AsyncFiles(_FilesBase):
         display_name: str | None = None,
         name: str | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        on_progress: ProgressCallback | None = None,
+        on_progress: AsyncProgressCallback | None = None,
     ) -> File:
         """Awaitable twin of `Files.upload`; disk reads run in a worker thread."""
         size = chunk_size_of(chunk_size)

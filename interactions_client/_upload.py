@@ -172,6 +172,9 @@ class Progress:
 
 
 ProgressCallback = Callable[[int, int], None]
+"""Called with (bytes acknowledged by the server, total size) after each chunk."""
+AsyncProgressCallback = Callable[[int, int], Awaitable[None] | None]
+"""The async twins also await a callback that returns an awaitable."""
 
 
 def upload_sync(
@@ -212,7 +215,7 @@ async def upload_async(
     spec: RequestSpec,
     source: OpenedSource,
     chunk_size: int,
-    on_progress: ProgressCallback | Callable[[int, int], Awaitable[None]] | None = None,
+    on_progress: AsyncProgressCallback | None = None,
 ) -> Any:
     """Awaitable twin of `upload_sync`; file reads run in a worker thread."""
     url = session_url(await client.send(spec), client.base_url)

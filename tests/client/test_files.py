@@ -70,9 +70,12 @@ def test_it_uploads_a_file_in_chunks_and_gets_lists_and_deletes_it(
             )
             return file, client.files.get(file.name), list(client.files.iter(page_size=1))
 
+        async def report(sent: int, total: int) -> None:  # async callbacks are awaited
+            seen.append((sent, total))
+
         async def go() -> Any:
             file = await client.files.upload(
-                path, display_name="Notes", chunk_size=CHUNK, on_progress=lambda *a: seen.append(a)
+                path, display_name="Notes", chunk_size=CHUNK, on_progress=report
             )
             listed = [f async for f in client.files.iter(page_size=1)]
             return file, await client.files.get(file.name), listed
