@@ -9,8 +9,8 @@ is written straight to disk as it arrives, never held whole. ``query`` answers t
 received so far (``x-goog-upload-size-received``), ``cancel`` drops the session. The
 finalize answer carries ``x-goog-upload-status: final`` and the resource's JSON.
 
-A connection lost in the middle of a chunk keeps the bytes that arrived, as the real
-service does, so a client must ``query`` before it resumes.
+A connection lost in the middle of a chunk keeps the whole 256 KiB units that arrived (the
+announced ``x-goog-upload-chunk-granularity``), so a client must ``query`` before it resumes.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .asgi import HttpRequest, Receive, Send, SimulatedDrop, dumps, send_json
 from .errors import ApiError, bad_request
 from .inputs import JSON
 
 Finalizer = Callable[["UploadSession"], Awaitable[JSON]]
+GRANULARITY = 256 * 1024
 
 
 @dataclass(eq=False)
@@ -81,7 +82,7 @@ class Uploads:
         headers = [
             ("x-goog-upload-url", url),
             ("x-goog-upload-control-url", url),
-            ("x-goog-upload-chunk-granularity", "262144"),
+            ("x-goog-upload-chunk-granularity", str(GRANULARITY)),
             *_status_headers(session, "active"),
         ]
         await send_json(send, 200, {}, headers)
@@ -160,7 +161,8 @@ class Uploads:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    return  # what arrived stays; the client queries and resumes
+                    _keep_whole_units(session, out)
+                    return  # the client queries the session and resumes
                 body = message.get("body", b"")
                 if half is not None and session.received + len(body) > int(raw_offset) + half:
                     body = body[: int(raw_offset) + half - session.received]
@@ -173,10 +175,26 @@ class Uploads:
                 session.digest.update(body)
                 session.received += len(body)
                 if half is not None and session.received >= int(raw_offset) + half:
-                    out.flush()
+                    _keep_whole_units(session, out)
                     await _abort(send)
                 if not message.get("more_body", False):
                     return
+
+
+def _keep_whole_units(session: UploadSession, out: BinaryIO) -> None:
+    """After a cut connection keep only whole 256 KiB units (the granularity the start
+    answer announces), so a client resuming at the reported offset stays aligned."""
+    kept = session.received - session.received % GRANULARITY
+    if kept == session.received:
+        out.flush()
+        return
+    out.truncate(kept)
+    out.flush()
+    session.received = kept
+    session.digest = hashlib.sha256()  # rare path: re-hash what was kept
+    with session.path.open("rb") as kept_bytes:
+        while block := kept_bytes.read(2**20):
+            session.digest.update(block)
 
 
 def _final(session: UploadSession) -> list[tuple[str, str]]:
