@@ -14,6 +14,7 @@ blindly, which breaks when the server kept part of it. The retry budget is per c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mimetypes
 import os
 import time
@@ -24,7 +25,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ._errors import APIConnectionError, APIResponseValidationError, APIStatusError
+from ._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    InteractionsError,
+)
 from ._request import RequestSpec, parse_json
 from ._retry import retry_delay, should_retry_status
 
@@ -135,6 +141,12 @@ def query_spec(url: str) -> RequestSpec:
     return RequestSpec("POST", "", url=url, headers={"X-Goog-Upload-Command": "query"})
 
 
+def cancel_spec(url: str) -> RequestSpec:
+    """Sent when an upload gives up, so no half-uploaded session lingers upstream."""
+    headers = {"X-Goog-Upload-Command": "cancel"}
+    return RequestSpec("POST", "", url=url, headers=headers, retry=False)
+
+
 def recoverable(exc: Exception) -> bool:
     if isinstance(exc, APIStatusError):
         return should_retry_status(exc.status_code)
@@ -186,6 +198,21 @@ def upload_sync(
 ) -> Any:
     """Run a resumable upload; returns the JSON of the finalize answer."""
     url = session_url(client.send(spec), client.base_url)
+    try:
+        return _send_chunks_sync(client, url, source, chunk_size, on_progress)
+    except BaseException:
+        with contextlib.suppress(InteractionsError):
+            client.send(cancel_spec(url))
+        raise
+
+
+def _send_chunks_sync(
+    client: Client,
+    url: str,
+    source: OpenedSource,
+    chunk_size: int,
+    on_progress: ProgressCallback | None,
+) -> Any:
     progress, failures = Progress(), 0
     while not progress.done:
         length = min(chunk_size, source.size - progress.offset)
@@ -219,6 +246,21 @@ async def upload_async(
 ) -> Any:
     """Awaitable twin of `upload_sync`; file reads run in a worker thread."""
     url = session_url(await client.send(spec), client.base_url)
+    try:
+        return await _send_chunks_async(client, url, source, chunk_size, on_progress)
+    except BaseException:
+        with contextlib.suppress(InteractionsError):
+            await asyncio.shield(client.send(cancel_spec(url)))
+        raise
+
+
+async def _send_chunks_async(
+    client: AsyncClient,
+    url: str,
+    source: OpenedSource,
+    chunk_size: int,
+    on_progress: AsyncProgressCallback | None,
+) -> Any:
     progress, failures = Progress(), 0
     while not progress.done:
         length = min(chunk_size, source.size - progress.offset)

@@ -196,7 +196,9 @@ class SimulatorApp:
             self._auth(request)
         kind = "upload" if route.name.startswith("upload") else "files"
         query = "&".join(f"{k}={v}" for k, v in request.query.items())
-        fault = self.faults.take(kind, False, f"{request.path}?{query}")
+        command = request.headers.get("x-goog-upload-command", "")
+        haystack = f"{request.path}?{query}\nx-goog-upload-command: {command}"
+        fault = self.faults.take(kind, False, haystack)
         if fault is not None and fault.kind == "status":
             raise fault.error()
         if fault is not None and fault.kind == "hang":

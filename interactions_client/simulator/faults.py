@@ -23,7 +23,8 @@ class Fault:
     and chunks; a ``drop`` keeps half of the chunk, then cuts the connection) | ``files``
     (the other Files API and file search store calls) | ``any``.
     ``stream``: only streaming (True) / only unary (False) requests; ``None`` = both.
-    ``match``: only requests whose raw body or path contains this substring.
+    ``match``: only requests whose raw body or path contains this substring (for Files API
+    and store routes: the path, its query string and an ``x-goog-upload-command: …`` line).
     """
 
     kind: FaultKind = "status"

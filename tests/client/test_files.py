@@ -138,9 +138,25 @@ def test_an_upload_gives_up_after_the_retry_budget(
     sim: RunningSimulator, run: Any, tmp_path: Path
 ) -> None:
     path, _ = sample(tmp_path, CHUNK)
-    sim.app.faults.push(Fault(kind="status", status=503, route="upload", times=10))
+    chunks_only = "x-goog-upload-command: upload"
+    sim.app.faults.push(Fault(status=503, route="upload", match=chunks_only, times=10))
     with pytest.raises(ic.InternalServerError):
         run(lambda c: c.files.upload(path, chunk_size=CHUNK))
+    commands = [r["headers"]["x-goog-upload-command"] for r in chunk_requests(sim)]
+    # Two retries (the default budget), each after asking where the upload stands.
+    assert commands == ["upload, finalize", "query"] * 2 + ["upload, finalize", "cancel"]
+
+
+def test_an_upload_that_fails_cancels_its_session_upstream(
+    sim: RunningSimulator, run: Any, tmp_path: Path
+) -> None:
+    path, _ = sample(tmp_path, 2 * CHUNK)
+    before = len(sim.app.files)
+    sim.app.faults.push(Fault(kind="status", status=400, route="upload", match="upload_id"))
+    with pytest.raises(ic.BadRequestError):
+        run(lambda c: c.files.upload(path, chunk_size=CHUNK))
+    assert chunk_requests(sim)[-1]["headers"]["x-goog-upload-command"] == "cancel"
+    assert len(sim.app.uploads) == 0 and len(sim.app.files) == before  # nothing half-made
 
 
 def test_wait_active_waits_for_a_video_and_reports_failures(run: Any) -> None:
