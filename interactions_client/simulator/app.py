@@ -7,6 +7,7 @@ import logging
 import re
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,16 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
         self.store = Store()
-        self._own_dir = self.config.files_dir is None
         directory = Path(self.config.files_dir or tempfile.mkdtemp(prefix="simulator-files-"))
         directory.mkdir(parents=True, exist_ok=True)
         self.files_dir = directory
+        # A directory we made goes at shutdown, or when the app is collected or Python exits
+        # (an in-process simulator never sees a lifespan shutdown).
+        self._remove_dir = (
+            weakref.finalize(self, shutil.rmtree, directory, True)
+            if self.config.files_dir is None
+            else None
+        )
         cfg = self.config
         self.files = FileStore(
             directory,
@@ -117,8 +124,8 @@ class SimulatorApp:
             elif message["type"] == "lifespan.shutdown":
                 self.engine.shutdown()
                 self.uploads.clear()
-                if self._own_dir:
-                    shutil.rmtree(self.files_dir, ignore_errors=True)
+                if self._remove_dir is not None:
+                    self._remove_dir()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
