@@ -96,7 +96,9 @@ Fault injection, way 2 — prompt directives (in the latest user message)
     Directives are removed from the quoted prompt.
 
 Everything else a test may need: ``app.requests`` (method, path, query, lower-cased
-headers, parsed ``json`` body of every API request), ``app.store`` and ``app.reset()``.
+headers, parsed ``json`` body of every API request), ``app.store``, ``app.files``
+(``expire()``, ``get()``), ``app.file_search_stores``, ``app.uploads`` (``len()`` = open
+upload sessions) and ``app.reset()``.
 ``serve(config)`` runs the app with uvicorn on a free 127.0.0.1 port in a background
 thread and yields an object with ``.base_url`` and ``.app``.
 """
