@@ -134,16 +134,7 @@ class FileStore:
         self, source: Path, metadata: JSON, mime_type: str, size: int, sha256: str
     ) -> StoredFile:
         """Take over ``source`` (a finished upload, ``sha256`` its hex digest) as a new file."""
-        given = metadata.get("name")
-        if given is not None:
-            file_id = str(given).removeprefix("files/")
-            if not _GIVEN_ID.match(file_id):
-                raise bad_request(
-                    f"Invalid file name {given!r}: up to 40 lowercase letters, digits or "
-                    "dashes, not starting or ending with a dash."
-                )
-        else:
-            file_id = random_id()
+        file_id = self.chosen_id(metadata) or random_id()
         display = metadata.get("displayName") or metadata.get("display_name")
         mime = mime_type or str(metadata.get("mimeType") or metadata.get("mime_type") or "")
         if not mime:
@@ -172,6 +163,20 @@ class FileStore:
             )
             self._files[file_id] = stored
             return stored
+
+    @staticmethod
+    def chosen_id(metadata: JSON) -> str | None:
+        """The id a caller asked for in ``name`` (checked at start, before any byte moves)."""
+        given = metadata.get("name")
+        if given is None:
+            return None
+        file_id = str(given).removeprefix("files/")
+        if not _GIVEN_ID.match(file_id):
+            raise bad_request(
+                f"Invalid file name {given!r}: up to 40 lowercase letters, digits or "
+                "dashes, not starting or ending with a dash."
+            )
+        return file_id
 
     def get(self, file_id: str) -> StoredFile:
         with self._lock:

@@ -110,6 +110,7 @@ class Resources:
         metadata = body.get("file") if isinstance(body, dict) else None
         if metadata is not None and not isinstance(metadata, dict):
             raise bad_request("Invalid JSON payload received. 'file' must be an object.")
+        self.files.chosen_id(metadata or {})
         origin, version = request.origin, route.version
 
         async def finalize(session: UploadSession) -> JSON:
