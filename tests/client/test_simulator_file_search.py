@@ -117,7 +117,6 @@ def test_an_imported_file_outlives_its_files_api_copy(
     sim: RunningSimulator, http: httpx.Client
 ) -> None:
     store = create_store(http)["name"]
-    file = sim.app.files  # upload through the API so the test covers the route
     started = http.post(
         "/upload/v1/files",
         headers={
@@ -130,12 +129,13 @@ def test_an_imported_file_outlives_its_files_api_copy(
     )
     body = b"# Notes\n\nThe alpaca rota starts Monday.\n"[:40]
     headers = {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"}
-    name = httpx.post(started.headers["x-goog-upload-url"], content=body, headers=headers).json()
-    operation = http.post(f"/v1/{store}:importFile", json={"fileName": name["file"]["name"]})
+    uploaded = httpx.post(started.headers["x-goog-upload-url"], content=body, headers=headers)
+    file_name = uploaded.json()["file"]["name"]
+    operation = http.post(f"/v1/{store}:importFile", json={"fileName": file_name})
     assert operation.json()["name"].startswith(f"{store}/operations/")
     done = wait(http, operation.json())
     assert "ImportFileResponse" in done["response"]["@type"]
-    file.expire()
+    sim.app.files.expire()  # the document keeps its own copy
     answer = search(http, [store], "When does the alpaca rota start?").json()
     note = answer["steps"][-1]["content"][0]["annotations"][0]
     assert note["file_name"] == "notes.md" and "page_number" not in note
