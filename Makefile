@@ -43,6 +43,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/relay.py
 	$(PY) bench/history.py
 	$(PY) bench/upload.py
+	$(PY) bench/files_upload.py
 
 deploy-check:
 	bash scripts/deploy-check.sh

@@ -8,8 +8,11 @@ Mirrors the google-genai SDK as its quickstart uses it::
     interaction = client.interactions.create(model="gemini-3.5-flash", input="Hello")
     print(interaction.output_text)
 
-This package imports nothing from Django; `interactions_client.simulator` is an offline
-server of the same API for development and tests.
+`client.files` (the Files API: resumable uploads streamed from disk) and
+`client.file_search_stores` (stores, documents, operations for the `file_search` tool)
+follow the same pattern. This package imports nothing from Django;
+`interactions_client.simulator` is an offline server of the same API for development and
+tests.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from ._errors import (
     StreamError,
     UnprocessableEntityError,
 )
+from ._file_search_stores import OperationError
+from ._files import FileProcessingError
 from ._sse import EventDecoder, LineDecoder, ServerSentEvent, SSEDecoder
 from ._streaming import AsyncStream, Stream
 from ._version import API_REVISION, __version__
@@ -57,12 +62,14 @@ __all__ = [
     "ContinuationError",
     "CreateParams",
     "EventDecoder",
+    "FileProcessingError",
     "Interaction",
     "InteractionsError",
     "InternalServerError",
     "LineDecoder",
     "MissingAPIKeyError",
     "NotFoundError",
+    "OperationError",
     "PermissionDeniedError",
     "RateLimitError",
     "SSEDecoder",

@@ -2,7 +2,8 @@
 
 Configuration, headers and request building live in the shared base; the sync and async twins
 only do I/O and keep their methods in the same order so drift shows in a diff. The
-interactions resource they carry is in `_interactions.py`.
+resources they carry are in `_interactions.py`, `_files.py` and
+`_file_search_stores.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 import httpx
 
 from ._errors import MissingAPIKeyError, from_transport_error, make_status_error
+from ._file_search_stores import AsyncFileSearchStores, FileSearchStores
+from ._files import AsyncFiles, Files
 from ._interactions import AsyncInteractions, CreateParams, Interactions
 from ._request import NOT_GIVEN, RequestSpec
 from ._retry import DEFAULT_MAX_RETRIES, retry_delay, should_retry_exception, should_retry_status
@@ -70,13 +73,17 @@ class _BaseClient:
             **self.default_headers,
             **spec.headers,
         }
+        prefix = "upload/" if spec.upload else ""
         kwargs: dict[str, Any] = {
             "method": spec.method,
-            "url": f"{self.base_url}/{self.api_version}/{spec.path}",
+            "url": spec.url or f"{self.base_url}/{prefix}{self.api_version}/{spec.path}",
             "headers": headers,
             "params": spec.params,
-            "json": spec.json,
         }
+        if spec.content is not None:
+            kwargs["content"] = spec.content
+        else:
+            kwargs["json"] = spec.json
         if spec.timeout is not None:
             kwargs["timeout"] = spec.timeout
         return kwargs
@@ -107,18 +114,21 @@ class Client(_BaseClient):
         )
         self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
         self.interactions = Interactions(self)
+        self.files = Files(self)
+        self.file_search_stores = FileSearchStores(self)
 
     def send(self, spec: RequestSpec) -> httpx.Response:
         """Send with retries; a streaming response comes back open, any other one read."""
         request = self._http.build_request(**self._request_kwargs(spec))
         attempt = 0
+        max_retries = self.max_retries if spec.retry else 0
         while True:
             try:
                 response = self._http.send(request, stream=True)
                 if not (spec.stream and response.is_success):
                     response.read()
             except httpx.TransportError as exc:
-                if attempt < self.max_retries and should_retry_exception(
+                if attempt < max_retries and should_retry_exception(
                     exc, idempotent=spec.idempotent
                 ):
                     time.sleep(retry_delay(attempt))
@@ -128,7 +138,7 @@ class Client(_BaseClient):
             if response.is_success:
                 return response
             response.close()
-            if attempt < self.max_retries and should_retry_status(response.status_code):
+            if attempt < max_retries and should_retry_status(response.status_code):
                 time.sleep(retry_delay(attempt, response.headers))
                 attempt += 1
                 continue
@@ -169,17 +179,20 @@ class AsyncClient(_BaseClient):
         )
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self.timeout)
         self.interactions = AsyncInteractions(self)
+        self.files = AsyncFiles(self)
+        self.file_search_stores = AsyncFileSearchStores(self)
 
     async def send(self, spec: RequestSpec) -> httpx.Response:
         request = self._http.build_request(**self._request_kwargs(spec))
         attempt = 0
+        max_retries = self.max_retries if spec.retry else 0
         while True:
             try:
                 response = await self._http.send(request, stream=True)
                 if not (spec.stream and response.is_success):
                     await response.aread()
             except httpx.TransportError as exc:
-                if attempt < self.max_retries and should_retry_exception(
+                if attempt < max_retries and should_retry_exception(
                     exc, idempotent=spec.idempotent
                 ):
                     await asyncio.sleep(retry_delay(attempt))
@@ -189,7 +202,7 @@ class AsyncClient(_BaseClient):
             if response.is_success:
                 return response
             await response.aclose()
-            if attempt < self.max_retries and should_retry_status(response.status_code):
+            if attempt < max_retries and should_retry_status(response.status_code):
                 await asyncio.sleep(retry_delay(attempt, response.headers))
                 attempt += 1
                 continue

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -14,6 +14,7 @@ from ._errors import APIResponseValidationError
 from .types import Interaction, WireModel
 from .types.content import CONTENT_VARIANTS
 
+M = TypeVar("M", bound=BaseModel)
 NOT_GIVEN: Any = object()
 """Marks a parameter the caller did not pass, so it is not sent (None is sent as null)."""
 
@@ -30,6 +31,15 @@ class RequestSpec:
     idempotent: bool = True
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float | httpx.Timeout | None = None
+    #: Raw body (an upload chunk, streamed) instead of `json`.
+    content: bytes | Iterator[bytes] | AsyncIterator[bytes] | None = None
+    #: `upload/{version}/{path}` (the media endpoints) instead of `{version}/{path}`.
+    upload: bool = False
+    #: A URL the server handed out (an upload session); `path` is then ignored.
+    url: str | None = None
+    #: False when the caller runs its own recovery (upload chunks resume from the
+    #: server's offset instead of being re-sent blindly).
+    retry: bool = True
 
 
 def to_json(value: Any) -> Any:
@@ -97,6 +107,14 @@ def parse_interaction(data: Any, response: httpx.Response | None = None) -> Inte
         return Interaction.model_validate(data)
     except ValidationError as exc:
         raise APIResponseValidationError(f"invalid interaction: {exc}", response=response) from exc
+
+
+def parse_model(model: type[M], data: Any, response: httpx.Response | None = None) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        name = model.__name__
+        raise APIResponseValidationError(f"invalid {name}: {exc}", response=response) from exc
 
 
 def bool_param(value: bool) -> str:

@@ -45,6 +45,21 @@ Behaviour
       continues when the client leaves, ``GET ?stream=true&last_event_id=`` re-attaches.
     * ``store: false`` → nothing is kept; the id is then unknown (404).
 
+Files API and file search stores (``resources.py`` lists the routes)
+    Resumable uploads (``uploads.py``: start → ``x-goog-upload-url``; chunks with
+    ``X-Goog-Upload-Offset`` written straight to disk; ``query``; ``cancel``; finalize →
+    ``x-goog-upload-status: final``). Files (``files.py``) are ``PROCESSING`` → ``ACTIVE``
+    (videos after ``video_processing_seconds``) or ``FAILED`` (display name with
+    ``[[sim:fail]]``), expire after ``file_ttl_seconds`` (48 h); ``POST
+    /_simulator/files/expire`` with ``{"name": "files/…"}`` (or ``{}`` for all) expires them
+    now. An interaction naming a file by its ``uri`` is answered about the file's content;
+    an unknown or expired file → 403 PERMISSION_DENIED, a file not ``ACTIVE`` → 400
+    FAILED_PRECONDITION. File search stores (``stores.py``) hold documents indexed as text
+    chunks (pages for PDFs, ``pdf.py``/``extract.py``); uploads and imports return
+    operations that are ``done`` after ``document_processing_seconds``. The ``file_search``
+    tool → ``file_search_call``/``file_search_result`` steps and ``file_citation``
+    annotations on the answer. Files API objects are camelCase proto JSON, like the API's.
+
 Fault injection, way 1 — queued faults
     In-process: ``app.faults.push(Fault(kind="status", status=429, retry_after=1.0,
     times=2, route="create"))``; over HTTP: ``POST /_simulator/faults`` with the same fields
@@ -55,7 +70,8 @@ Fault injection, way 1 — queued faults
     ``{"status": "ok"}``. ``/_simulator/*`` needs no API key.
     Fault fields: ``kind``, ``status`` (default 500), ``retry_after`` (seconds →
     ``Retry-After``), ``retry_after_ms`` (→ ``retry-after-ms``), ``times`` (default 1),
-    ``route`` (``create`` | ``get`` | ``cancel`` | ``delete`` | ``any``), ``after_events``
+    ``route`` (``create`` | ``get`` | ``cancel`` | ``delete`` | ``upload`` | ``files`` |
+    ``any``; a ``drop`` on ``upload`` keeps half a chunk and cuts the connection), ``after_events``
     (default 3), ``seconds`` (hang length, default 3600), ``message``, ``stream`` (only
     streaming/unary requests) and ``match`` (substring of path or raw body). Kinds:
 
@@ -80,7 +96,9 @@ Fault injection, way 2 — prompt directives (in the latest user message)
     Directives are removed from the quoted prompt.
 
 Everything else a test may need: ``app.requests`` (method, path, query, lower-cased
-headers, parsed ``json`` body of every API request), ``app.store`` and ``app.reset()``.
+headers, parsed ``json`` body of every API request), ``app.store``, ``app.files``
+(``expire()``, ``get()``), ``app.file_search_stores``, ``app.uploads`` (``len()`` = open
+upload sessions) and ``app.reset()``.
 ``serve(config)`` runs the app with uvicorn on a free 127.0.0.1 port in a background
 thread and yields an object with ``.base_url`` and ``.app``.
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .inputs import JSON, Context, describe_media, result_text, step_media
+from .inputs import JSON, Context, result_text, step_media
 
 BANNER = "*Offline simulator — not a real Gemini answer.*"
 _MAX_QUOTE = 300
@@ -36,7 +36,7 @@ def preamble(ctx: Context) -> list[str]:
     user = ctx.latest_user()
     media = step_media(user) if user else []
     if media:
-        lines = "\n".join(f"- {describe_media(m)}" for m in media)
+        lines = "\n".join(f"- {ctx.describe(m)}" for m in media)
         parts.append(f"Attachments I received:\n{lines}")
     earlier = ctx.earlier_user_texts()
     if earlier:
@@ -134,6 +134,43 @@ def search_answer(ctx: Context, urls: list[tuple[str, str]]) -> tuple[str, list[
                 "end_index": start + len(sentence.encode()),
             }
         )
+    return text, annotations
+
+
+def file_search_answer(ctx: Context, passages: list[JSON]) -> tuple[str, list[JSON]]:
+    """An answer quoting the passages found, each quote cited with a ``file_citation``."""
+    head = "\n\n".join(preamble(ctx))
+    if not passages:
+        return head + "\n\nI searched your documents and found nothing about this.", []
+    lines = ["From your documents (simulated file search) — ünïcödé stays intact:"]
+    quotes = []
+    for passage in passages:
+        words = passage["text"].split()
+        excerpt = " ".join(words[:30]) + (" …" if len(words) > 30 else "")
+        page = f", page {passage['page_number']}" if passage.get("page_number") else ""
+        quote_text = f"{passage['file_name']}{page} says: “{excerpt}”"
+        quotes.append((quote_text, passage))
+        lines.append(f"- {quote_text}")
+    text = head + "\n\n" + "\n".join(lines)
+    encoded = text.encode()
+    annotations: list[JSON] = []
+    position = len(head.encode())
+    for quote_text, passage in quotes:
+        start = encoded.index(quote_text.encode(), position)
+        end = start + len(quote_text.encode())
+        position = end
+        note: JSON = {
+            "type": "file_citation",
+            "file_name": passage["file_name"],
+            "document_uri": passage["document"],
+            "source": passage["store"],
+            "media_id": passage["media_id"],
+        }
+        if passage.get("page_number") is not None:
+            note["page_number"] = passage["page_number"]
+        if passage.get("custom_metadata"):
+            note["custom_metadata"] = passage["custom_metadata"]
+        annotations.append({**note, "start_index": start, "end_index": end})
     return text, annotations
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
 from typing import Any
 
 from .asgi import (
@@ -14,6 +18,7 @@ from .asgi import (
     Scope,
     Send,
     SimulatedDrop,
+    read_head,
     read_request,
     send_error,
     send_json,
@@ -27,8 +32,13 @@ from .config import SimulatorConfig
 from .engine import Engine, RunOptions
 from .errors import ApiError, bad_request, not_found
 from .faults import ONCE_DIRECTIVES, DirectiveMemory, Fault, FaultQueue, directive_fault
+from .files import FileStore
 from .inputs import JSON, find_directives, latest_user_text
+from .resources import Resources, Route, is_chunk
+from .resources import match as match_resource
 from .store import Record, Store
+from .stores import StoreRegistry
+from .uploads import Uploads
 
 _log = logging.getLogger(__name__)
 _ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/interactions(?:/([^/:]+))?(/cancel|:cancel)?/?$")
@@ -40,7 +50,27 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
         self.store = Store()
-        self.engine = Engine(self.config, self.store)
+        directory = Path(self.config.files_dir or tempfile.mkdtemp(prefix="simulator-files-"))
+        directory.mkdir(parents=True, exist_ok=True)
+        self.files_dir = directory
+        # A directory we made goes at shutdown, or when the app is collected or Python exits
+        # (an in-process simulator never sees a lifespan shutdown).
+        self._remove_dir = (
+            weakref.finalize(self, shutil.rmtree, directory, True)
+            if self.config.files_dir is None
+            else None
+        )
+        cfg = self.config
+        self.files = FileStore(
+            directory,
+            cfg.file_ttl_seconds,
+            cfg.video_processing_seconds,
+            cfg.file_processing_seconds,
+        )
+        self.file_search_stores = StoreRegistry(directory, cfg.document_processing_seconds)
+        self.uploads = Uploads(directory)
+        self.resources = Resources(self.files, self.file_search_stores, self.uploads)
+        self.engine = Engine(self.config, self.store, self.files, self.file_search_stores)
         self.faults = FaultQueue()
         self.directives = DirectiveMemory()
         self.requests: list[JSON] = []
@@ -51,6 +81,9 @@ class SimulatorApp:
         self.directives.clear()
         self.requests.clear()
         self.store.clear()  # running generations just finish; they are no longer reachable
+        self.files.clear()
+        self.file_search_stores.clear()
+        self.uploads.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -58,7 +91,9 @@ class SimulatorApp:
             return
         if scope["type"] != "http":
             return
-        request = await read_request(scope, receive)
+        head = read_head(scope)
+        # An upload chunk goes from the socket to disk; everything else is read whole.
+        request = head if is_chunk(head) else await read_request(scope, receive)
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -88,6 +123,9 @@ class SimulatorApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.engine.shutdown()
+                self.uploads.clear()
+                if self._remove_dir is not None:
+                    self._remove_dir()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -121,6 +159,10 @@ class SimulatorApp:
 
     async def _api(self, request: HttpRequest, receive: Receive, send: Send) -> None:
         self._record(request)
+        resource = match_resource(request.method, request.path)
+        if resource is not None:
+            await self._resource(resource, request, receive, send)
+            return
         match = _ROUTE.match(request.path)
         if not match:
             raise not_found(f"Unknown path {request.path!r}.")
@@ -151,6 +193,26 @@ class SimulatorApp:
         else:
             self.engine.delete(str(interaction_id))
             await send_json(send, 200, {})
+
+    async def _resource(
+        self, route: Route, request: HttpRequest, receive: Receive, send: Send
+    ) -> None:
+        """Files API and file search stores (faults: route ``upload`` or ``files``)."""
+        if not is_chunk(request):
+            # An upload URL is its own credential: the SDK sends chunks without the key.
+            self._auth(request)
+        kind = "upload" if route.name.startswith("upload") else "files"
+        query = "&".join(f"{k}={v}" for k, v in request.query.items())
+        command = request.headers.get("x-goog-upload-command", "")
+        haystack = f"{request.path}?{query}\nx-goog-upload-command: {command}"
+        fault = self.faults.take(kind, False, haystack)
+        if fault is not None and fault.kind == "status":
+            raise fault.error()
+        if fault is not None and fault.kind == "hang":
+            if not await sleep_unless_disconnected(receive, fault.seconds):
+                return
+        drop = fault is not None and fault.kind == "drop"
+        await self.resources.handle(route, request, receive, send, drop)
 
     @staticmethod
     def _route(method: str, interaction_id: str | None, cancel: str | None) -> str:
@@ -295,6 +357,11 @@ class SimulatorApp:
         elif path == "/_simulator/requests" and method == "DELETE":
             self.requests.clear()
             await send_json(send, 200, {})
+        elif path == "/_simulator/files/expire" and method == "POST":
+            data = request.json() or {}
+            name = data.get("name") if isinstance(data, dict) else None
+            file_id = str(name).removeprefix("files/") if name else None
+            await send_json(send, 200, {"expired": self.files.expire(file_id)})
         elif path == "/_simulator/reset" and method == "POST":
             self.reset()
             await send_json(send, 200, {})

@@ -30,6 +30,12 @@ class HttpRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    scheme: str = "http"
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` as the client addressed us (for URLs we hand out)."""
+        return f"{self.scheme}://{self.headers.get('host', 'localhost')}"
 
     def json(self) -> Any:
         """The parsed body; raises ApiError 400 when it is not valid JSON."""
@@ -59,13 +65,21 @@ async def read_request(scope: Scope, receive: Receive) -> HttpRequest:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
+    head = read_head(scope)
+    head.body = b"".join(chunks)
+    return head
+
+
+def read_head(scope: Scope) -> HttpRequest:
+    """The request without its body (upload chunks are streamed to disk instead)."""
     headers: dict[str, str] = {}
     for name, value in scope.get("headers", []):
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         headers[key] = f"{headers[key]}, {text}" if key in headers else text
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
-    return HttpRequest(scope["method"].upper(), scope["path"], query, headers, b"".join(chunks))
+    method, scheme = scope["method"].upper(), str(scope.get("scheme", "http"))
+    return HttpRequest(method, scope["path"], query, headers, b"", scheme)
 
 
 def dumps(value: Any) -> bytes:

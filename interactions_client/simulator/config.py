@@ -29,3 +29,13 @@ class SimulatorConfig:
     max_recorded_requests: int = 500
     #: HMAC key for thought signatures / continuation tokens; random per app when ``None``.
     secret: bytes | None = None
+    #: Where uploaded files are kept; a fresh temporary directory when ``None``.
+    files_dir: str | None = None
+    #: Files API files are deleted this long after their creation (the API keeps them 48 h).
+    file_ttl_seconds: float = 48 * 3600.0
+    #: A video stays ``PROCESSING`` this long after its upload; other files are ready at once.
+    video_processing_seconds: float = 0.5
+    #: Non-video files stay ``PROCESSING`` this long (0: ``ACTIVE`` as soon as uploaded).
+    file_processing_seconds: float = 0.0
+    #: Indexing time of a file search store document (its operation is not done before).
+    document_processing_seconds: float = 0.2

@@ -12,14 +12,16 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from . import model
+from . import model, tools
 from .config import SimulatorConfig
 from .errors import bad_request, failed_precondition, not_found
 from .events import step_events
+from .files import FileStore
 from .inputs import JSON, Context, find_directives, normalize_input, step_text
 from .model import Draft, Plan, Request
 from .signing import Signer, digest
 from .store import Record, Store
+from .stores import StoreRegistry
 
 _log = logging.getLogger(__name__)
 
@@ -35,9 +37,13 @@ class RunOptions:
 
 
 class Engine:
-    def __init__(self, config: SimulatorConfig, store: Store) -> None:
+    def __init__(
+        self, config: SimulatorConfig, store: Store, files: FileStore, stores: StoreRegistry
+    ) -> None:
         self.config = config
         self.store = store
+        self.files = files
+        self.file_search_stores = stores
         self.signer = Signer(config.secret or secrets.token_bytes(32))
 
     # -- validation and planning -------------------------------------------------------
@@ -71,6 +77,7 @@ class Engine:
         parent = previous or owner
         self._check_inputs(history, input_steps)
         ctx = Context(history, input_steps, self._system_instruction(body), directives)
+        ctx.media_notes = self._file_notes(input_steps)
         record = Record(
             id=new_id("v1"),
             owner_key="model" if has_model else "agent",
@@ -87,6 +94,7 @@ class Engine:
         req = Request(
             body, ctx, body.get("model"), body.get("agent"), record.environment_id, background
         )
+        req.passages = self._file_search(body, ctx)
         if token_state is None:
             draft, offset = model.draft(req, self.signer, new_id), 0
         else:
@@ -141,6 +149,43 @@ class Engine:
                     f"function_result call_id {step.get('call_id')!r} does not match any "
                     "function_call in this conversation."
                 )
+
+    def _file_search(self, body: JSON, ctx: Context) -> list[JSON] | None:
+        """Passages for the ``file_search`` tool (searched now; unknown stores → 404)."""
+        tool = tools.file_search_tool(body)
+        if tool is None or ctx.pending_results():
+            return None
+        hits = self.file_search_stores.search(
+            tool["file_search_store_names"],
+            ctx.prompt(),
+            tool.get("top_k", 5),
+            tool.get("metadata_filter"),
+        )
+        return [
+            {
+                "store": hit.document.store_name,
+                "document": hit.document.name,
+                "file_name": hit.document.display_name,
+                "media_id": hit.document.media_name,
+                "page_number": hit.chunk.page,
+                "text": hit.chunk.text,
+                "custom_metadata": hit.document.metadata_dict(),
+            }
+            for hit in hits
+        ]
+
+    def _file_notes(self, steps: list[JSON]) -> dict[str, str]:
+        """Descriptions of the Files API files this input names; unusable files → API error."""
+        notes: dict[str, str] = {}
+        for step in steps:
+            for item in step.get("content") or []:
+                uri = item.get("uri") if isinstance(item, dict) else None
+                if not isinstance(uri, str) or uri in notes:
+                    continue
+                stored = self.files.resolve(uri)
+                if stored is not None:
+                    notes[uri] = self.files.describe(stored, str(item.get("type")))
+        return notes
 
     @staticmethod
     def _system_instruction(body: JSON) -> str | None:

@@ -12,16 +12,19 @@ from .errors import DEFAULT_MESSAGES, ApiError, bad_request
 
 FaultKind = Literal["status", "hang", "error_event", "drop"]
 KINDS = ("status", "hang", "error_event", "drop")
-ROUTES = ("create", "get", "cancel", "delete", "any")
+ROUTES = ("create", "get", "cancel", "delete", "upload", "files", "any")
 
 
 @dataclass
 class Fault:
     """One queued fault; fires on the next ``times`` matching requests.
 
-    ``route``: ``create`` | ``get`` | ``cancel`` | ``delete`` | ``any``.
+    ``route``: ``create`` | ``get`` | ``cancel`` | ``delete`` | ``upload`` (resumable starts
+    and chunks; a ``drop`` keeps half of the chunk, then cuts the connection) | ``files``
+    (the other Files API and file search store calls) | ``any``.
     ``stream``: only streaming (True) / only unary (False) requests; ``None`` = both.
-    ``match``: only requests whose raw body or path contains this substring.
+    ``match``: only requests whose raw body or path contains this substring (for Files API
+    and store routes: the path, its query string and an ``x-goog-upload-command: …`` line).
     """
 
     kind: FaultKind = "status"

@@ -250,6 +250,11 @@ class Context:
     new_steps: list[JSON]
     system_instruction: str | None = None
     directives: set[str] = field(default_factory=set)
+    #: What the model "sees" in media given by a Files API uri (uri → description).
+    media_notes: dict[str, str] = field(default_factory=dict)
+
+    def describe(self, item: JSON) -> str:
+        return self.media_notes.get(str(item.get("uri"))) or describe_media(item)
 
     @property
     def steps(self) -> list[JSON]:

@@ -30,6 +30,8 @@ class Request:
     agent: str | None
     environment_id: str | None = None
     background: bool = False
+    #: Passages the ``file_search`` tool found (None when the tool is not in the request).
+    passages: list[JSON] | None = None
 
 
 @dataclass
@@ -178,6 +180,11 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
                 "result": [{"search_suggestions": widget}],
             }
         )
+    if req.passages is not None:
+        call_id = new_id("filesearch")
+        steps.append({"type": "file_search_call", "id": call_id})
+        result = [tools.passage_result(p) for p in req.passages]
+        steps.append({"type": "file_search_result", "call_id": call_id, "result": result})
     urls = tools.urls_in(prompt) if tools.tools_of(body, "url_context") else []
     if urls:
         call_id = new_id("url")
@@ -192,7 +199,10 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
         steps.append({"type": "code_execution_call", "id": call_id, "arguments": arguments})
         steps.append({"type": "code_execution_result", "call_id": call_id, "result": output})
         extra.append(f"I ran code and it printed:\n\n```\n{output}```")
-    if tools.tools_of(body, "google_search"):
+    if req.passages is not None:
+        text, annotations = answers.file_search_answer(ctx, req.passages)
+        text = "\n\n".join([text, *extra])
+    elif tools.tools_of(body, "google_search"):
         text, annotations = answers.search_answer(ctx, tools.citation_sources(query))
         if "long" in ctx.directives:
             extra.append(answers.long_body(prompt))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .errors import bad_request
 from .inputs import JSON
 from .schema_fill import fill
 
@@ -111,3 +112,35 @@ def code_for(prompt: str) -> tuple[str, str]:
         "print(len(words), 'words,', len(text), 'characters')\n"
     )
     return code, f"{len(words)} words, {len(prompt)} characters\n"
+
+
+def file_search_tool(body: JSON) -> JSON | None:
+    """The request's ``file_search`` tool, checked as the API would (None when absent)."""
+    found = tools_of(body, "file_search")
+    if not found:
+        return None
+    tool = found[0]
+    names = tool.get("file_search_store_names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise bad_request("file_search needs 'file_search_store_names': a list of store names.")
+    top_k = tool.get("top_k", 5)
+    if not isinstance(top_k, int) or top_k < 1:
+        raise bad_request("file_search 'top_k' must be a positive integer.")
+    metadata_filter = tool.get("metadata_filter")
+    if metadata_filter is not None and not isinstance(metadata_filter, str):
+        raise bad_request("file_search 'metadata_filter' must be a string.")
+    return tool
+
+
+def passage_result(passage: JSON) -> JSON:
+    """One item of ``file_search_result.result`` (an open object in the SDK; these fields
+    follow the ``retrievedContext`` of generateContent's grounding metadata)."""
+    out: JSON = {
+        "title": passage["file_name"],
+        "text": passage["text"],
+        "file_search_store": passage["store"],
+        "document_name": passage["document"],
+    }
+    if passage.get("page_number") is not None:
+        out["page_number"] = passage["page_number"]
+    return out

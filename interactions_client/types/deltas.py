@@ -15,6 +15,7 @@ from ._base import WireModel, open_union
 from .content import Annotation, Content
 from .steps import (
     CodeExecutionArguments,
+    FileSearchResultItem,
     GoogleMapsResultItem,
     GoogleSearchResultItem,
     QueriesArguments,
@@ -137,7 +138,7 @@ class FileSearchCallDelta(_Signed):
 
 class FileSearchResultDelta(_SignedResult):
     type: Literal["file_search_result"] = "file_search_result"
-    result: list[dict[str, Any]] | None = None
+    result: list[FileSearchResultItem] | None = None
 
 
 class McpServerToolCallDelta(WireModel):

@@ -98,6 +98,17 @@ class GoogleMapsResultItem(WireModel):
     widget_context_token: str | None = None
 
 
+class FileSearchResultItem(WireModel):
+    """One passage `file_search` retrieved. The SDK types this object as open; these
+    fields are the ones the simulator sends (after generateContent's `retrievedContext`)."""
+
+    title: str | None = None
+    text: str | None = None
+    file_search_store: str | None = None
+    document_name: str | None = None
+    page_number: int | None = None
+
+
 class _ToolCall(WireModel):
     id: str | None = None
     signature: str | None = None
@@ -156,7 +167,7 @@ class FileSearchCallStep(_ToolCall):
 
 class FileSearchResultStep(_ToolResult):
     type: Literal["file_search_result"] = "file_search_result"
-    result: Any = None
+    result: list[FileSearchResultItem] | None = None
 
 
 class McpServerToolCallStep(_ToolCall):

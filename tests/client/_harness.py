@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -176,3 +177,19 @@ class Api:
             return await stream.until_done()
 
         return asyncio.run(run())
+
+
+def run_client(kind: str, base_url: str, fn: Callable[[Any], Any]) -> Any:
+    """`fn(client)` with a real sync or async client on `base_url`; an awaitable it returns
+    is awaited, so one test body drives both twins."""
+    options: dict[str, Any] = {"api_key": "test-key", "base_url": base_url}
+    if kind == "sync":
+        with Client(**options) as client:
+            return fn(client)
+
+    async def main() -> Any:
+        async with AsyncClient(**options) as client:
+            outcome = fn(client)
+            return await outcome if inspect.isawaitable(outcome) else outcome
+
+    return asyncio.run(main())

@@ -1,7 +1,8 @@
 """The real google-genai SDK, pointed at the simulator, runs every quickstart example.
 
 Each test follows the quickstart code (seeds/000) as closely as possible and then checks
-that the SDK parsed everything and that the request really reached the simulator.
+that the SDK parsed everything and that the request really reached the simulator. The last
+ones drive the Files API and file search stores the way the SDK's own helpers do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from interactions_client.simulator import Fault, SimulatorConfig, serve
+from interactions_client.simulator.pdf import tiny_pdf
 from interactions_client.simulator.server import RunningSimulator
 
 genai = pytest.importorskip("google.genai")
@@ -399,3 +401,133 @@ def test_get_stream_reattach_cancel_and_delete(client: Any) -> None:
     with pytest.raises(Exception) as caught:
         client.interactions.get(victim.id)
     assert getattr(caught.value, "status_code", None) == 404
+
+
+# --- Files API and file search stores (client.files, client.file_search_stores) ---
+
+
+def test_files_upload_get_list_delete(sim: RunningSimulator, client: Any) -> None:
+    data = b"Llamas hum when they are curious.\n" * 2000  # ~68 KB
+    uploaded = client.files.upload(
+        file=io.BytesIO(data), config={"mime_type": "text/plain", "display_name": "hum.txt"}
+    )
+    assert uploaded.name.startswith("files/") and uploaded.display_name == "hum.txt"
+    assert uploaded.size_bytes == len(data) and uploaded.state.value == "ACTIVE"
+    assert uploaded.uri.endswith(uploaded.name[5:]) and uploaded.sha256_hash
+    assert (uploaded.expiration_time - uploaded.create_time).total_seconds() == 48 * 3600
+    start = next(r for r in sim.app.requests if r["path"] == "/upload/v1/files")
+    assert start["headers"]["x-goog-upload-command"] == "start"
+    fetched = client.files.get(name=uploaded.name)
+    assert fetched.name == uploaded.name and fetched.mime_type == "text/plain"
+    for i in range(3):
+        client.files.upload(file=io.BytesIO(b"x%d" % i), config={"mime_type": "text/plain"})
+    listed = [f.name for f in client.files.list(config={"page_size": 2})]  # pages through
+    assert uploaded.name in listed and len(listed) == len(set(listed)) >= 4
+    interaction = client.interactions.create(
+        model=MODEL,
+        input=[
+            {"type": "text", "text": "What do llamas do?"},
+            {"type": "document", "uri": uploaded.uri, "mime_type": "text/plain"},
+        ],
+    )
+    assert "reads: “Llamas hum when they are curious." in interaction.output_text
+    client.files.delete(name=uploaded.name)
+    with pytest.raises(genai.errors.ClientError) as caught:
+        client.files.get(name=uploaded.name)
+    assert caught.value.code == 403
+
+
+def test_video_file_processing_then_expired(sim: RunningSimulator, client: Any) -> None:
+    video = client.files.upload(
+        file=io.BytesIO(b"\x00\x00\x00\x18ftypmp42" + bytes(1000)),
+        config={"mime_type": "video/mp4"},
+    )
+    assert video.state.value == "PROCESSING"
+    deadline = time.monotonic() + 5
+    while client.files.get(name=video.name).state.value == "PROCESSING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sim.app.files.expire(video.name[6:])
+    with pytest.raises(Exception, match="may not exist"):
+        client.interactions.create(
+            model=MODEL, input=[{"type": "video", "uri": video.uri, "mime_type": "video/mp4"}]
+        )
+
+
+def test_file_search_store_document_and_citations(client: Any) -> None:
+    store = client.file_search_stores.create(config={"display_name": "Team handbook"})
+    assert store.name.startswith("fileSearchStores/team-handbook-")
+    pdf = tiny_pdf(["Welcome to the handbook", "Vacation policy: llamas get 30 days off"])
+    operation = client.file_search_stores.upload_to_file_search_store(
+        file_search_store_name=store.name,
+        file=io.BytesIO(pdf),
+        config={
+            "mime_type": "application/pdf",
+            "display_name": "handbook.pdf",
+            "custom_metadata": [{"key": "team", "string_value": "ops"}],
+        },
+    )
+    deadline = time.monotonic() + 5
+    while not operation.done:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        operation = client.operations.get(operation)
+    assert operation.error is None and operation.response.parent == store.name
+    document_name = operation.response.document_name
+    document = client.file_search_stores.documents.get(name=document_name)
+    assert document.state.value == "STATE_ACTIVE" and document.display_name == "handbook.pdf"
+    assert document.custom_metadata[0].string_value == "ops"
+    listed = list(client.file_search_stores.documents.list(parent=store.name))
+    assert [d.name for d in listed] == [document_name]
+    assert store.name in [s.name for s in client.file_search_stores.list()]
+    assert client.file_search_stores.get(name=store.name).active_documents_count == 1
+
+    notes = client.files.upload(
+        file=io.BytesIO(b"# Rota\n\nThe llamas vacation rota starts in June."),
+        config={"mime_type": "text/markdown", "display_name": "rota.md"},
+    )
+    imported = client.file_search_stores.import_file(
+        file_search_store_name=store.name, file_name=notes.name
+    )
+    while not imported.done:
+        time.sleep(0.05)
+        imported = client.operations.get(imported)
+    assert imported.response.document_name.startswith(f"{store.name}/documents/")
+
+    tools = [{"type": "file_search", "file_search_store_names": [store.name]}]
+    question = "When does the llamas vacation start, and how long is it?"
+    interaction = client.interactions.create(model=MODEL, input=question, tools=tools)
+    assert_parsed(interaction)
+    kinds = [step.type for step in interaction.steps]
+    assert kinds == ["thought", "file_search_call", "file_search_result", "model_output"]
+    assert interaction.steps[2].call_id == interaction.steps[1].id
+    citations = [
+        note
+        for block in interaction.steps[-1].content
+        for note in block.annotations or []
+        if note.type == "file_citation"
+    ]
+    by_file = {c.file_name: c for c in citations}
+    assert by_file["handbook.pdf"].page_number == 2
+    assert by_file["handbook.pdf"].document_uri == document_name
+    assert by_file["handbook.pdf"].custom_metadata == {"team": "ops"}
+    assert by_file["rota.md"].page_number is None
+    text = interaction.output_text.encode()
+    cited = text[by_file["handbook.pdf"].start_index : by_file["handbook.pdf"].end_index]
+    assert cited.decode().endswith("“Vacation policy: llamas get 30 days off”")
+    media = client.file_search_stores.download_media(media_id=by_file["handbook.pdf"].media_id)
+    assert media == pdf
+
+    events = list(client.interactions.create(model=MODEL, input=question, tools=tools, stream=True))
+    assert not any(type(e).__name__.startswith("Unknown") for e in events)
+    deltas = [e.delta for e in events if e.event_type == "step.delta"]
+    assert not any(type(d).__name__.startswith("Unknown") for d in deltas)
+    assert any(d.type == "file_search_result" and d.result for d in deltas)
+    notes_streamed = [a for d in deltas if d.type == "text_annotation_delta" for a in d.annotations]
+    assert {a.file_name for a in notes_streamed} == {"handbook.pdf", "rota.md"}
+
+    with pytest.raises(genai.errors.ClientError):
+        client.file_search_stores.delete(name=store.name)  # not empty: needs force
+    client.file_search_stores.delete(name=store.name, config={"force": True})
+    with pytest.raises(genai.errors.ClientError):
+        client.file_search_stores.get(name=store.name)

@@ -18,6 +18,7 @@ from interactions_client import (
     Interaction,
     Stream,
 )
+from interactions_client.types import Document, File, FileList, FileSearchStore, Operation
 
 
 def sync_calls(client: Client, flag: bool, request: CreateParams) -> None:
@@ -45,3 +46,24 @@ async def async_calls(client: AsyncClient, request: CreateParams) -> None:
     assert_type(await client.interactions.get("v1_a"), Interaction)
     assert_type(await client.interactions.get("v1_a", stream=True, accumulator=acc), AsyncStream)
     await client.interactions.create(model="m", accumulator=acc)  # type: ignore[call-overload]
+
+
+def sync_resources(client: Client) -> None:
+    assert_type(client.files.upload("a.mp4", display_name="a"), File)
+    assert_type(client.files.wait_active("files/a", timeout=1), File)
+    assert_type(client.files.list(page_size=2), FileList)
+    assert_type(client.file_search_stores.create(display_name="kb"), FileSearchStore)
+    operation = client.file_search_stores.upload("fileSearchStores/kb", "a.pdf")
+    assert_type(client.file_search_stores.wait_operation(operation), Operation)
+    assert_type(
+        client.file_search_stores.documents.get("fileSearchStores/kb/documents/d"), Document
+    )
+    client.files.upload(b"raw bytes")  # type: ignore[arg-type]
+
+
+async def async_resources(client: AsyncClient) -> None:
+    assert_type(await client.files.upload("a.mp4"), File)
+    assert_type(await client.files.get("files/a"), File)
+    operation = await client.file_search_stores.import_file("fileSearchStores/kb", "files/a")
+    assert_type(await client.file_search_stores.wait_operation(operation), Operation)
+    assert_type([f async for f in client.files.iter()], list[File])
