@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
-from . import delivery, workers
+from . import streams, workers
 from .models import Turn
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ async def drain(grace: float) -> None:
             await hand_over(left)
     try:
         async with asyncio.timeout(FLUSH_SECONDS):
-            await delivery.flush()
+            await streams.flush()
     except TimeoutError:
         log.warning("stopping: some frames did not reach Redis")
 

@@ -18,7 +18,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from . import delivery, metrics
+from . import delivery, metrics, streams
+from .backoff import pause_after_failure
 from .db_retry import forget_broken_connections
 from .frames import Frame
 from .models import Turn
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # This process, as the delivery streams name it too (defined there: delivery imports nothing
 # from here).
-WORKER_ID = delivery.WORKER_ID
+WORKER_ID = streams.WORKER_ID
 
 
 class Running(Protocol):
@@ -203,7 +204,7 @@ async def _listen(name: str) -> None:
             raise
         except Exception:  # one bad message, or Redis away for a moment: wait and go on
             failures += 1
-            await delivery.pause_after_failure(failures, "the worker listener")
+            await pause_after_failure(failures, "the worker listener")
 
 
 async def ask(turn: Turn, message: dict[str, Any]) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chatapp import delivery
+from chatapp import delivery, streams
 from chatapp.frames import Frame, delta_frame, status_frame
 from tests.reliability.helpers import covered
 
@@ -131,9 +131,9 @@ async def test_without_redis_a_turn_still_reaches_its_sockets(socket: Any, setti
         assert sent[1]["delta"]["text"] == "still here"
     finally:
         settings.REDIS_URL = ""
-        if delivery._instance is not None:
-            delivery._instance.close()
-            delivery._instance = None
+        if streams._instance is not None:
+            streams._instance.close()
+            streams._instance = None
 
 
 # --- across workers, through a real Redis ---
@@ -148,7 +148,10 @@ def redis_db() -> str:
 async def test_frames_cross_workers_through_a_stream_read_from_where_a_socket_joined(
     redis_db: str,
 ) -> None:
-    here, there = delivery.Streams(redis_db, "worker-a"), delivery.Streams(redis_db, "worker-b")
+    here, there = (
+        streams.Streams(redis_db, "worker-a", delivery._deliver_here),
+        streams.Streams(redis_db, "worker-b", delivery._deliver_here),
+    )
     sink = Sink()
     watcher = delivery.Subscriber("worker-b|tab", sink.send)
     delivery._subscribers.setdefault(CONV, set()).add(watcher)
@@ -173,7 +176,10 @@ async def test_frames_cross_workers_through_a_stream_read_from_where_a_socket_jo
 
 
 async def test_a_snapshot_for_one_socket_reaches_no_other(redis_db: str) -> None:
-    here, there = delivery.Streams(redis_db, "worker-a"), delivery.Streams(redis_db, "worker-b")
+    here, there = (
+        streams.Streams(redis_db, "worker-a", delivery._deliver_here),
+        streams.Streams(redis_db, "worker-b", delivery._deliver_here),
+    )
     asked, other = Sink(), Sink()
     tabs = [delivery.Subscriber("worker-b|asked", asked.send)]
     tabs.append(delivery.Subscriber("worker-b|other", other.send))
