@@ -19,7 +19,7 @@ from django.conf import settings  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 from django.utils.http import is_same_domain  # noqa: E402
 
-from . import recovery, shutdown  # noqa: E402
+from . import recovery, shutdown, tracing  # noqa: E402
 from .daphne_tuning import (  # noqa: E402
     limit_request_bodies,
     limit_websocket_messages,
@@ -36,6 +36,8 @@ limit_request_bodies()
 limit_websocket_messages(MAX_FRAME_BYTES + 64 * 1024)
 # SIGTERM drains the worker's answers before it exits (a rolling restart loses nothing).
 shutdown.install()
+# Traces of each turn, exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+tracing.configure()
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

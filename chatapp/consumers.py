@@ -15,7 +15,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import delivery, frames, metrics, relay, revocation, socket_cap, turns, workers
+from . import delivery, frames, metrics, relay, revocation, socket_cap, tracing, turns, workers
 from .protocol import ClientError, Edit, Regenerate, Retry, Select, Send, Stop, Subscribe, parse
 from .protocol import client_id as _client_id
 
@@ -71,6 +71,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_json(frames.error_body(exc.code, exc.message, _client_id(text_data)))
 
     async def dispatch_frame(self, frame: Any) -> None:
+        name = f"chat.{frame.type}"
+        with tracing.tracer.start_as_current_span(name, attributes={"enduser.id": self.user.pk}):
+            await self._dispatch_frame(frame)
+
+    async def _dispatch_frame(self, frame: Any) -> None:
         if not await self._session_valid():
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
-from . import metrics, streams
+from . import metrics, streams, tracing
 from .frames import FINAL, RESYNC, Frame, chunk, merge
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,8 @@ class Subscriber:
     async def _flush(self, run: list[Frame]) -> None:
         if len(run) == 1:
             await self._send_text(await run[0].text())
+            if run[0].trace:
+                tracing.delivered(run[0].trace, self.name, run[0].conversation, run[0].turn)
         elif run:
             metrics.MERGED_DELTAS.inc(len(run) - 1)
             await self._send_text(merge([await frame.body() for frame in run]))

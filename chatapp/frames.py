@@ -39,6 +39,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from . import tracing
 from .models import Conversation, Turn
 from .payloads import block_start, conversation_payload, render_step, step_view, turn_payload
 
@@ -70,7 +71,18 @@ class Frame:
     rendering in a thread, so senders `await frame.text()`.
     """
 
-    __slots__ = ("conversation", "turn", "seq", "first", "kind", "flags", "key", "_body", "_text")
+    __slots__ = (
+        "conversation",
+        "turn",
+        "seq",
+        "first",
+        "kind",
+        "flags",
+        "key",
+        "trace",
+        "_body",
+        "_text",
+    )
 
     def __init__(
         self,
@@ -84,6 +96,7 @@ class Frame:
         flags: str = "",
         key: str = "",
         text: str | None = None,
+        trace: str | None = None,
     ) -> None:
         self.conversation = conversation
         self.kind = kind
@@ -94,6 +107,8 @@ class Frame:
         self.key = key  # deltas: which step and kind of text they extend
         self._body = body
         self._text = text
+        # A final frame carries its turn's trace to the sockets, on any worker.
+        self.trace = tracing.carrier() if trace is None and flags == "final" else (trace or "")
 
     async def body(self) -> dict[str, Any]:
         if self._body is None:

@@ -27,7 +27,7 @@ from interactions_client import (
     StreamEvent,
 )
 
-from . import delivery, frames, metrics, turns, upstream, workers
+from . import delivery, frames, metrics, tracing, turns, upstream, workers
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import build_request, continuation_request, is_agent
@@ -55,7 +55,9 @@ def resume(turn: Turn) -> Generation:
 
 
 def _run(generation: Generation) -> Generation:
-    generation.task = asyncio.create_task(generation.run(), name=f"generation-{generation.turn_id}")
+    attributes = tracing.turn_attributes(generation.turn, resume=generation.resume)
+    run = tracing.traced("chat.generation", generation.run(), attributes)
+    generation.task = asyncio.create_task(run, name=f"generation-{generation.turn_id}")
     workers.register(generation.turn_id, generation)
     return generation
 
@@ -181,10 +183,12 @@ class Generation:
 
     async def _call(self, request: dict[str, Any]) -> None:
         api = upstream.client(self.turn_id).interactions
-        if request.get("background"):
-            await self._background(request)
-        else:
-            await self._consume(await api.create(stream=True, accumulator=self.acc, **request))
+        with tracing.tracer.start_as_current_span("gemini.interaction") as span:
+            if request.get("background"):
+                await self._background(request)
+            else:
+                await self._consume(await api.create(stream=True, accumulator=self.acc, **request))
+            tracing.set_attributes(span, **{"gemini.interaction": self.acc.data.get("id")})
 
     async def _background(self, request: dict[str, Any]) -> None:
         """Start a background interaction, then follow its stream, or poll until it is done."""
@@ -340,6 +344,7 @@ class Generation:
 
     async def _finish(self, status: str, error_info: dict[str, Any] | None) -> None:
         snapshot = self.acc.snapshot()
+        tracing.outcome(status, snapshot.get("usage"), error_info)
         steps = snapshot["steps"]
         fields: dict[str, Any] = {
             "status": status,

@@ -159,6 +159,7 @@ class Streams:
             "g": frame.flags,
             "y": frame.key,
             "to": to,
+            "tp": frame.trace,
             "j": text,
         }
 
@@ -202,6 +203,7 @@ def _frame_of(conversation: int, fields: dict[str, Any]) -> Frame:
         flags=fields.get("g", ""),
         key=fields.get("y", ""),
         text=fields.get("j", "{}"),
+        trace=fields.get("tp", ""),
     )
 
 

@@ -12,6 +12,8 @@ from django.conf import settings
 
 from interactions_client import AsyncClient
 
+from .tracing import TracedTransport
+
 
 @lru_cache(maxsize=1)
 def _simulator_app():  # type: ignore[no-untyped-def]
@@ -46,9 +48,10 @@ def make_clients() -> list[AsyncClient]:
 def make_client() -> AsyncClient:
     if not settings.USE_SIMULATOR:
         size = settings.UPSTREAM_POOL_CONNECTIONS
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         http = httpx.AsyncClient(
             timeout=_timeout(),
-            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            transport=TracedTransport(httpx.AsyncHTTPTransport(limits=limits)),
         )
         return AsyncClient(
             api_key=settings.GEMINI_API_KEY,
@@ -66,7 +69,7 @@ def make_client() -> AsyncClient:
         api_version=settings.GEMINI_API_VERSION,
         timeout=_timeout(),
         max_retries=settings.UPSTREAM_MAX_RETRIES,
-        transport=StreamingASGITransport(_simulator_app()),
+        transport=TracedTransport(StreamingASGITransport(_simulator_app())),
     )
 
 
