@@ -107,6 +107,8 @@ def attachment_response(attachment: Attachment, headers: dict[str, str]) -> File
         as_attachment=attachment.mime_type not in INLINE_TYPES,
         filename=download_name(attachment),
     )
+    if "Content-Length" not in response:  # streamed from an object store
+        response["Content-Length"] = str(attachment.size)
     for header, value in headers.items():
         response[header] = value
     return response

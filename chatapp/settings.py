@@ -136,8 +136,28 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # The image collects static files at build time, outside the data volume.
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+# Stored files: the local disk, or an S3-compatible store shared by every machine
+# (chatapp.media_storage), from MEDIA_STORAGE_URL or the usual AWS_STORAGE_BUCKET_NAME.
+MEDIA_STORAGE_URL = env_str("MEDIA_STORAGE_URL")
+if MEDIA_STORAGE_URL:
+    from .media_storage import storage_from_url
+
+    _media_storage = storage_from_url(MEDIA_STORAGE_URL)
+elif env_str("AWS_STORAGE_BUCKET_NAME"):
+    from .media_storage import s3_storage
+
+    _media_storage = s3_storage(
+        {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "location": env_str("AWS_LOCATION"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL"),
+            "region_name": env_str("AWS_S3_REGION_NAME"),
+        }
+    )
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
