@@ -113,8 +113,9 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     # The upload is in the bucket, on no worker's disk, and the other worker serves it.
     keys = [o.key for o in bucket(s3_url).objects.all()]
     assert len(keys) == 1 and keys[0].startswith("media/attachments/")
-    cookies = {"sessionid": http.cookies["sessionid"]}
-    served = httpx.get(f"{two.url}/files/{file_id}", cookies=cookies)
+    on_two = httpx.Client(base_url=two.url, cookies={"sessionid": http.cookies["sessionid"]})
+    anyone = httpx.Client(base_url=two.url)
+    served = on_two.get(f"/files/{file_id}")
     assert served.status_code == 200 and served.content == png("red")
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     # Still only for its owner.
@@ -151,7 +152,7 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     ]
     assert images, final["turn"]
     generated = images[0]
-    image = httpx.get(f"{two.url}/files/{generated}", cookies=cookies)
+    image = on_two.get(f"/files/{generated}")
     assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
     await tab.ws.close()
 
@@ -159,7 +160,7 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     shared = http.post(f"/c/{made}/share", data={"leaf": created["turn"]["id"]}, headers=headers)
     assert shared.status_code == 201, shared.text
     path = httpx.URL(shared.json()["url"]).path
-    public = httpx.get(f"{two.url}{path}/files/{generated}")
+    public = anyone.get(f"{path}/files/{generated}")
     assert public.status_code == 200 and public.content == image.content
 
     # Exported, its file links work on the other worker.
@@ -170,8 +171,8 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     archive = tmp_path / "chat.tar.gz"
     summary = json.loads(two.manage("backup", str(archive)).strip().splitlines()[-1])
     assert summary["files"] >= 2 and not summary["missing_files"]
-    http.close()
-    stranger.close()
+    for client in (http, stranger, on_two, anyone):
+        client.close()
 
 
 def _attachments(html: str) -> list[str]:
