@@ -113,9 +113,9 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     # The upload is in the bucket, on no worker's disk, and the other worker serves it.
     keys = [o.key for o in bucket(s3_url).objects.all()]
     assert len(keys) == 1 and keys[0].startswith("media/attachments/")
-    on_two = httpx.Client(base_url=two.url, cookies={"sessionid": http.cookies["sessionid"]})
-    anyone = httpx.Client(base_url=two.url)
-    served = on_two.get(f"/files/{file_id}")
+    on_two = httpx.AsyncClient(base_url=two.url, cookies={"sessionid": http.cookies["sessionid"]})
+    anyone = httpx.AsyncClient(base_url=two.url)
+    served = await on_two.get(f"/files/{file_id}")
     assert served.status_code == 200 and served.content == png("red")
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     # Still only for its owner.
@@ -152,7 +152,7 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     ]
     assert images, final["turn"]
     generated = images[0]
-    image = on_two.get(f"/files/{generated}")
+    image = await on_two.get(f"/files/{generated}")
     assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
     await tab.ws.close()
 
@@ -160,7 +160,7 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     shared = http.post(f"/c/{made}/share", data={"leaf": created["turn"]["id"]}, headers=headers)
     assert shared.status_code == 201, shared.text
     path = httpx.URL(shared.json()["url"]).path
-    public = anyone.get(f"{path}/files/{generated}")
+    public = await anyone.get(f"{path}/files/{generated}")
     assert public.status_code == 200 and public.content == image.content
 
     # Exported, its file links work on the other worker.
@@ -171,8 +171,10 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     archive = tmp_path / "chat.tar.gz"
     summary = json.loads(two.manage("backup", str(archive)).strip().splitlines()[-1])
     assert summary["files"] >= 2 and not summary["missing_files"]
-    for client in (http, stranger, on_two, anyone):
+    for client in (http, stranger):
         client.close()
+    await on_two.aclose()
+    await anyone.aclose()
 
 
 def _attachments(html: str) -> list[str]:
