@@ -89,6 +89,7 @@ def _write(partial: Path) -> dict[str, Any]:
             _add_stream(archive, "database.json", rows, size)
             text.detach()
         names = list(Attachment.objects.values_list("file", flat=True))
+        names += ShareLink.objects.exclude(content="").values_list("content", flat=True)
         for name in names:
             try:
                 with default_storage.open(name, "rb") as stream:

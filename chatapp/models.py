@@ -191,6 +191,10 @@ class Attachment(models.Model):
         return f"{OWNER.prefix}{self.uuid}"
 
 
+def share_content_path(link: ShareLink, filename: str) -> str:
+    return f"shares/{secrets.token_hex(16)}.json"
+
+
 class ShareLink(models.Model):
     """A public, read-only snapshot of one branch of a conversation, at an unguessable URL.
 
@@ -219,6 +223,12 @@ class ShareLink(models.Model):
     # The canonical uuids of the files the shared turns show, so a file request needs no
     # walk over the snapshot.
     files = models.JSONField(default=list)
+    # The frozen branch and its rendered page, as one JSON file in the media storage (the
+    # local disk or the object store): `snapshot` and `html` above stay empty for links made
+    # since, and are read only for older ones.
+    content = models.FileField(upload_to=share_content_path, blank=True, max_length=300)
+    # The last shared question, for the owner's list of links.
+    preview = models.CharField(max_length=120, blank=True)
 
     def __str__(self) -> str:
         return f"Share link {self.pk} of conversation {self.conversation_id}"

@@ -17,6 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -120,13 +123,39 @@ def create_link(user: Any, conversation: Conversation, leaf: str | int | None) -
         conversation=conversation,
         title=conversation.title,
         turn_ids=[t.pk for t in branch],
-        snapshot=[freeze(t) for t in branch],
         simulated=settings.USE_SIMULATOR,
+        preview=branch[-1].user_text[:120] if branch else "",
     )
+    snapshot = [freeze(t) for t in branch]
+    _remember(link, snapshot, "")
     _render(link)
+    stored = json.dumps(_content(link), ensure_ascii=False, default=str).encode()
+    link.content.save("content.json", ContentFile(stored), save=False)
     link.save()
     record_share_event(user, "create", link)
     return link
+
+
+def _content(link: ShareLink) -> dict[str, Any]:
+    """The link's frozen branch and page: its stored file, or (older links) its columns."""
+    cached: dict[str, Any] | None = getattr(link, "_content", None)
+    if cached is None:
+        if link.content:
+            with link.content.open("rb") as stored:
+                cached = json.loads(stored.read())
+        else:
+            cached = {"snapshot": link.snapshot, "html": link.html}
+        link._content = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _remember(link: ShareLink, snapshot: list[dict[str, Any]], html: str) -> None:
+    link._content = {"snapshot": snapshot, "html": html}  # type: ignore[attr-defined]
+
+
+def frozen_turns(link: ShareLink) -> list[dict[str, Any]]:
+    turns: list[dict[str, Any]] = _content(link)["snapshot"]
+    return turns
 
 
 def _render(link: ShareLink) -> None:
@@ -136,12 +165,12 @@ def _render(link: ShareLink) -> None:
     what the owner's conversation holds. Only the turns are stored: the page around them (its
     static file URLs change with each deploy) is a small template rendered per view."""
     cap = settings.SHARE_MAX_BYTES
-    frozen_size = len(json.dumps(link.snapshot, ensure_ascii=False, default=str).encode())
+    snapshot = frozen_turns(link)
+    frozen_size = len(json.dumps(snapshot, ensure_ascii=False, default=str).encode())
     # The page shows at least the text of each question and answer: a branch whose text is
     # over the cap is refused before any Markdown is rendered.
     text_size = sum(
-        len(str(f.get("user_text") or "")) + len(str(f.get("answer_text") or ""))
-        for f in link.snapshot
+        len(str(f.get("user_text") or "")) + len(str(f.get("answer_text") or "")) for f in snapshot
     )
     if max(frozen_size, text_size) > cap:
         raise _too_large(cap)
@@ -151,7 +180,7 @@ def _render(link: ShareLink) -> None:
         if size > cap:
             raise _too_large(cap)
         parts.append(html)
-    link.html = "".join(parts)
+    _remember(link, snapshot, "".join(parts))
     link.files = sorted(link_files(link))
     link.rendered = timezone.now()
 
@@ -173,7 +202,7 @@ def _megabytes(size: int) -> str:
 def stored_page(link: ShareLink) -> str:
     """The link's rendered turns, as stored when it was made."""
     _render_once(link)
-    html: str = link.html
+    html: str = _content(link)["html"]
     return html
 
 
@@ -185,9 +214,10 @@ def _render_once(link: ShareLink) -> None:
     try:
         _render(link)
     except ShareError:
-        link.html = render_to_string("share/_too_large.html")
+        _remember(link, frozen_turns(link), render_to_string("share/_too_large.html"))
         link.files = []
         link.rendered = timezone.now()
+    link.html = _content(link)["html"]
     ShareLink.objects.filter(pk=link.pk, rendered__isnull=True).update(
         html=link.html, files=link.files, rendered=link.rendered
     )
@@ -224,13 +254,15 @@ def revoke(user: Any, link: ShareLink) -> ShareLink:
 
 
 def link_json(link: ShareLink, base_url: str) -> dict[str, Any]:
-    last = link.snapshot[-1] if link.snapshot else {}
+    preview = link.preview
+    if not preview and not link.content and link.snapshot:  # a link made before previews
+        preview = str(link.snapshot[-1].get("user_text") or "")[:120]
     return {
         "token": link.token,
         "url": base_url + link.get_absolute_url(),
         "title": link.title,
         "turns": len(link.turn_ids),
-        "last_message": str(last.get("user_text") or "")[:120],
+        "last_message": preview,
         "created": link.created.isoformat(),
         "revoked": link.revoked.isoformat() if link.revoked else None,
         "active": link.is_active,
@@ -239,7 +271,7 @@ def link_json(link: ShareLink, base_url: str) -> dict[str, Any]:
 
 def link_files(link: ShareLink) -> set[str]:
     found: set[str] = set()
-    for frozen in link.snapshot:
+    for frozen in frozen_turns(link):
         found |= referenced_files([frozen.get("user_input"), frozen.get("steps")])
     return found
 
@@ -256,10 +288,17 @@ def _turns_html(link: ShareLink) -> Iterator[str]:
     """Each shared turn rendered with the chat's own templates, without its controls; its
     files link to the share link's own file URL."""
     file_url = FileUrls.shared(link.token)
-    for frozen in link.snapshot:
+    for frozen in frozen_turns(link):
         payload = turn_payload(thaw(link, frozen), file_url=file_url)
         del payload["html"]  # the chat page's rendering, with its controls
         yield render_to_string(
             "chat/_turn.html",
             {"t": payload, "using_simulator": link.simulated, "read_only": True},
         )
+
+
+@receiver(post_delete, sender=ShareLink, dispatch_uid="chatapp.share_links.delete_content")
+def _delete_content(sender: type[ShareLink], instance: ShareLink, **kwargs: Any) -> None:
+    """A deleted link (or conversation) takes its stored copy with it."""
+    if instance.content:
+        instance.content.delete(save=False)

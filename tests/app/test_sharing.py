@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import types
 import uuid
@@ -271,9 +272,12 @@ def test_a_deleted_conversation_takes_its_links_with_it(
     alice_client: Client, tree: dict[str, Any]
 ) -> None:
     base = path_of(share(alice_client, tree["conversation"])["url"])
+    stored = ShareLink.objects.get().content
+    assert stored.storage.exists(stored.name)
     tree["conversation"].delete()
     assert Client().get(base).status_code == 404
     assert not ShareLink.objects.exists()
+    assert not stored.storage.exists(stored.name)  # its stored copy went with it
 
 
 def test_links_of_a_deactivated_owner_stop_working(
@@ -431,18 +435,25 @@ def test_a_share_is_rendered_once_and_served_as_stored(
     link = share(alice_client, conversation)
     assert renderers["markdown"].call_count >= 1 and renderers["turn_payload"].call_count == 1
     stored = ShareLink.objects.get()
-    assert stored.rendered is not None and f"<strong>{unique}</strong>" in stored.html
+    page_html = share_links.stored_page(stored)
+    assert stored.rendered is not None and f"<strong>{unique}</strong>" in page_html
+    # Kept in the media storage (the object store when configured), not in the database.
+    assert stored.content.name.startswith("shares/") and not stored.html and not stored.snapshot
 
     for mocked in renderers.values():
         mocked.reset_mock()
     anonymous = Client()
     with django_assert_num_queries(1):  # the link, its conversation and owner: one join
         page = anonymous.get(path_of(link["url"]))
-    assert page.status_code == 200 and stored.html in page.content.decode()
+    assert page.status_code == 200 and page_html in page.content.decode()
     assert all(m.call_count == 0 for m in renderers.values())
 
     # What is served is what was stored.
-    ShareLink.objects.filter(pk=stored.pk).update(html="<p>stored, not rendered</p>")
+    with stored.content.open("rb") as file:
+        content = json.loads(file.read())
+    content["html"] = "<p>stored, not rendered</p>"
+    with stored.content.storage.open(stored.content.name, "wb") as file:
+        file.write(json.dumps(content).encode())
     assert "<p>stored, not rendered</p>" in anonymous.get(path_of(link["url"])).content.decode()
     assert all(m.call_count == 0 for m in renderers.values())
 
@@ -451,7 +462,11 @@ def test_a_link_made_before_pages_were_stored_renders_on_its_first_view_only(
     alice_client: Client, tree: dict[str, Any], renderers: dict[str, mock.MagicMock]
 ) -> None:
     link = share(alice_client, tree["conversation"], tree["a"])
-    ShareLink.objects.update(html="", files=[], rendered=None)  # as migration 0007 leaves them
+    made = ShareLink.objects.get()
+    snapshot = share_links.frozen_turns(made)
+    # A link as migration 0007 left them: its snapshot in the database, no page, no file.
+    made.content.delete(save=False)
+    ShareLink.objects.update(html="", files=[], rendered=None, content="", snapshot=snapshot)
     renderers["turn_payload"].reset_mock()
     base = path_of(link["url"])
     image = f"{base}/files/{tree['image_a'].uuid}"

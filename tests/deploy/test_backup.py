@@ -93,7 +93,7 @@ def test_a_backup_taken_while_answers_stream_restores_on_a_fresh_install(
         socket.until(lambda f: f["type"] == "delta")
         done = server.manage("backup", str(archive))
         manifest = json.loads(done.strip().splitlines()[-1])
-        assert manifest["conversations"] == 1 and manifest["files"] == 1
+        assert manifest["conversations"] == 1 and manifest["files"] == 2  # upload + share copy
         assert manifest["share_links"] == 1 and not manifest["missing_files"]
         socket.close()
         http.close()

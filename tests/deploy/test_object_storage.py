@@ -160,6 +160,8 @@ async def test_files_made_on_one_worker_are_served_by_the_other(
     shared = http.post(f"/c/{made}/share", data={"leaf": created["turn"]["id"]}, headers=headers)
     assert shared.status_code == 201, shared.text
     path = httpx.URL(shared.json()["url"]).path
+    # The link's frozen branch and page are in the store too.
+    assert any(o.key.startswith("media/shares/") for o in bucket(s3_url).objects.all())
     public = await anyone.get(f"{path}/files/{generated}")
     assert public.status_code == 200 and public.content == image.content
 
