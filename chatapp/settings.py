@@ -212,6 +212,9 @@ CHAT_MODELS = {
     ),
 }
 DEFAULT_MODEL = env_str("CHAT_DEFAULT_MODEL", CHAT_MODELS["Text"][0])
+# After a conversation's first answer, this small model writes its title (empty: the first
+# line of the message stays the title).
+CHAT_TITLE_MODEL = env_str("CHAT_TITLE_MODEL", "gemini-2.5-flash-lite")
 OPEN_SIGNUP = env_bool("OPEN_SIGNUP", False)
 CHAT_RECOVERY_INTERVAL_SECONDS = env_int("CHAT_RECOVERY_INTERVAL_SECONDS", 15)
 CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import shutdown
+from . import shutdown, titles
 from .branches import Tree
 from .forms import SettingsForm
 from .models import Conversation, owned_conversation_or_404
@@ -162,11 +162,26 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
     elif action == "delete":
         conversation.delete()
         return redirect("home") if not wants_json(request) else JsonResponse({"ok": True})
+    elif action == "retitle":
+        return _retitle(request, conversation)
     else:
         return error_response("Unknown action.", 404, key="action")
     conversation.save(update_fields=["title", "pinned", "archived"])
     if wants_json(request):
         return JsonResponse({"ok": True, "title": conversation.title})
+    return redirect(conversation.get_absolute_url())
+
+
+def _retitle(request: HttpRequest, conversation: Conversation) -> HttpResponse:
+    """A new title from the title model, written from the conversation's first exchange."""
+    first = conversation.turns.filter(parent__isnull=True).order_by("pk").first()
+    if first is None or not settings.CHAT_TITLE_MODEL:
+        return error_response("There is nothing to write a title from yet.", key="title")
+    written = async_to_sync(titles.retitle)(
+        conversation, first.user_text, first.answer_text, replacing=conversation.title
+    )
+    if wants_json(request):
+        return JsonResponse({"ok": True, "title": written or conversation.title})
     return redirect(conversation.get_absolute_url())
 
 

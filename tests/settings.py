@@ -22,5 +22,7 @@ GEMINI_API_KEY = ""
 USE_SIMULATOR = True
 SIMULATOR_TOKENS_PER_SECOND = 0
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Titles stay the first message unless a test asks for the title model (tests/app/test_titles).
+CHAT_TITLE_MODEL = ""
 # Recovery runs when a test asks for it, not on a timer.
 CHAT_RECOVERY_INTERVAL_SECONDS = 0

@@ -8,6 +8,7 @@ instructions really reached the upstream.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from .inputs import JSON, Context, result_text, step_media
 
@@ -77,6 +78,23 @@ def chat_answer(ctx: Context, *, long: bool = False) -> str:
     if long:
         parts.append(long_body(prompt))
     return "\n\n".join(parts)
+
+
+def asks_for_title(ctx: Context) -> bool:
+    """A system instruction that wants a title only (as chat apps ask after a first answer)."""
+    wanted = (ctx.system_instruction or "").lower()
+    return "title" in wanted and "only" in wanted
+
+
+def title_answer(ctx: Context) -> str:
+    """A short title from the first words of the conversation's text, as a model would give."""
+    # The conversation as chat apps quote it ("User: …\n\nAssistant: …"): the user's part.
+    text = re.split(r"\n\s*assistant\s*:", ctx.prompt(), maxsplit=1, flags=re.IGNORECASE)[0]
+    text = re.sub(r"^\s*user\s*:\s*", "", text, flags=re.IGNORECASE)
+    words = re.findall(r"[\w'’-]+", text)
+    skip = {"the", "a", "an", "please", "can", "you", "could", "me", "i", "my", "to"}
+    picked = [w for w in words if w.lower() not in skip][:5] or ["New", "chat"]
+    return " ".join(w[:1].upper() + w[1:] for w in picked)
 
 
 def long_body(prompt: str) -> str:

@@ -58,15 +58,18 @@ list.addEventListener("click", async (event) => {
     data.title = name.trim();
   }
   if (action === "delete" && !window.confirm(`Delete “${title}”? This cannot be undone.`)) return;
+  let result;
   try {
-    await postForm(`/c/${id}/${action}`, data);
+    result = await postForm(`/c/${id}/${action}`, data);
   } catch (error) {
     window.alert(error.message);
     return;
   }
   const current = Number(document.getElementById("chat").dataset.conversation) || null;
   if (action === "delete" && id === current) { location.href = "/"; return; }
-  if (action === "rename" && id === current) document.getElementById("chat-title").textContent = data.title;
+  if ((action === "rename" || action === "retitle") && id === current) {
+    document.getElementById("chat-title").textContent = result.title || data.title;
+  }
   load(1);
 });
 

@@ -99,6 +99,9 @@ def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
         DEBUG="true",
         SIMULATOR_TOKENS_PER_SECOND=str(TOKENS_PER_SECOND),
         CHAT_RECOVERY_INTERVAL_SECONDS="0",
+        # Titles stay the first message (tests find conversations by it) unless a test
+        # turns the title model on.
+        CHAT_TITLE_MODEL="",
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)
