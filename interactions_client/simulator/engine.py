@@ -48,8 +48,10 @@ class Engine:
 
     # -- validation and planning -------------------------------------------------------
 
-    def prepare(self, body: JSON) -> Record:
-        """Validate a create body and plan its steps (raises ApiError); nothing runs yet."""
+    def prepare(self, body: JSON, mcp_calls: list[tuple[JSON, JSON]] | None = None) -> Record:
+        """Validate a create body and plan its steps (raises ApiError); nothing runs yet.
+
+        ``mcp_calls`` are the (call, result) steps of the ``mcp_server`` tools, made before."""
         has_model, has_agent = bool(body.get("model")), bool(body.get("agent"))
         if has_model == has_agent:
             raise bad_request("Exactly one of 'model' or 'agent' must be set.")
@@ -95,6 +97,7 @@ class Engine:
             body, ctx, body.get("model"), body.get("agent"), record.environment_id, background
         )
         req.passages = self._file_search(body, ctx)
+        req.mcp_calls = mcp_calls or []
         if token_state is None:
             draft, offset = model.draft(req, self.signer, new_id), 0
         else:

@@ -32,6 +32,8 @@ class Request:
     background: bool = False
     #: Passages the ``file_search`` tool found (None when the tool is not in the request).
     passages: list[JSON] | None = None
+    #: (call, result) steps of the ``mcp_server`` tools, made before planning (network).
+    mcp_calls: list[tuple[JSON, JSON]] = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +182,9 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
                 "result": [{"search_suggestions": widget}],
             }
         )
+    for mcp_call, mcp_result in req.mcp_calls:
+        steps += [mcp_call, mcp_result]
+        extra.append(answers.mcp_note(mcp_call, mcp_result))
     if req.passages is not None:
         call_id = new_id("filesearch")
         steps.append({"type": "file_search_call", "id": call_id})
