@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import answers, tools
+from . import answers, maps, tools
 from .inputs import JSON, Context, count_tokens, step_text, text_item
 from .png import paint
 from .schema_fill import fill
@@ -163,12 +163,12 @@ def draft(req: Request, signer: Signer, new_id: Callable[[str], str]) -> Draft:
     return Draft(steps, status, thought_tokens, text_step=len(steps) - 1)
 
 
-def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str]) -> list[JSON]:
-    ctx, body = req.ctx, req.body
-    prompt = ctx.prompt()
-    query = tools.search_query(prompt)
+def _tool_steps(
+    req: Request, steps: list[JSON], new_id: Callable[[str], str], query: str
+) -> tuple[list[str], list[JSON]]:
+    """Append the server-side tools' call/result steps; (notes for the answer, places)."""
+    body, prompt = req.body, req.ctx.prompt()
     extra: list[str] = []
-    annotations: list[JSON] = []
     if tools.tools_of(body, "google_search"):
         call_id = new_id("search")
         steps.append(
@@ -182,6 +182,11 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
                 "result": [{"search_suggestions": widget}],
             }
         )
+    maps_tool = maps.maps_tool(body)
+    places: list[JSON] = []
+    if maps_tool is not None:
+        maps_call, maps_result, places = maps.maps_steps(new_id("maps"), query, maps_tool)
+        steps += [maps_call, maps_result]
     for mcp_call, mcp_result in req.mcp_calls:
         steps += [mcp_call, mcp_result]
         extra.append(answers.mcp_note(mcp_call, mcp_result))
@@ -204,8 +209,22 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
         steps.append({"type": "code_execution_call", "id": call_id, "arguments": arguments})
         steps.append({"type": "code_execution_result", "call_id": call_id, "result": output})
         extra.append(f"I ran code and it printed:\n\n```\n{output}```")
+    return extra, places
+
+
+def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str]) -> list[JSON]:
+    ctx, body = req.ctx, req.body
+    prompt = ctx.prompt()
+    query = tools.search_query(prompt)
+    extra, places = _tool_steps(req, steps, new_id, query)
+    maps_tool = maps.maps_tool(body)
+    annotations: list[JSON] = []
     if req.passages is not None:
         text, annotations = answers.file_search_answer(ctx, req.passages)
+        text = "\n\n".join([text, *extra])
+    elif maps_tool is not None:
+        head = "\n\n".join(answers.preamble(ctx))
+        text, annotations = maps.maps_answer(head, places, maps_tool)
         text = "\n\n".join([text, *extra])
     elif tools.tools_of(body, "google_search"):
         text, annotations = answers.search_answer(ctx, tools.citation_sources(query))
