@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from . import model, tools
+from . import model, research, tools
 from .config import SimulatorConfig
 from .errors import bad_request, failed_precondition, not_found
 from .events import step_events
@@ -55,6 +55,8 @@ class Engine:
         has_model, has_agent = bool(body.get("model")), bool(body.get("agent"))
         if has_model == has_agent:
             raise bad_request("Exactly one of 'model' or 'agent' must be set.")
+        if research.is_deep_research(body.get("agent")):
+            research.check(body)
         stored = body.get("store") is not False
         background = body.get("background") is True
         if background and not stored:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import answers, maps, tools
+from . import answers, maps, research, tools
 from .inputs import JSON, Context, count_tokens, step_text, text_item
 from .png import paint
 from .schema_fill import fill
@@ -119,6 +119,10 @@ def draft(req: Request, signer: Signer, new_id: Callable[[str], str]) -> Draft:
     ctx, body = req.ctx, req.body
     steps: list[JSON] = []
     thought_tokens = 0
+    if research.is_deep_research(req.agent) and "fail" not in ctx.directives:
+        steps, _is_plan = research.draft(body, ctx, new_id, signer.thought_signature)
+        thoughts = sum(8 + count_tokens(step_text(s)) for s in steps if s["type"] == "thought")
+        return Draft(steps, "completed", thoughts, text_step=len(steps) - 1)
     if is_thinking_model(req.model) or req.agent:
         thought, thought_tokens = _thought(req, signer)
         steps.append(thought)
