@@ -36,7 +36,7 @@ from .errors import ApiError, bad_request, not_found
 from .faults import ONCE_DIRECTIVES, DirectiveMemory, Fault, FaultQueue, directive_fault
 from .files import FileStore
 from .inputs import JSON, find_directives, latest_user_text
-from .mcp import mcp_tools, run_mcp_tools
+from .mcp import run_mcp_tools
 from .resources import Resources, Route, is_chunk
 from .resources import match as match_resource
 from .store import Record, Store
@@ -267,7 +267,9 @@ class SimulatorApp:
         for directive in ("error", "drop"):
             if fault is None and directive in fired:
                 fault = directive_fault(directive, 0, 0)
-        record = self.engine.prepare(body, await self._mcp_calls(body))
+        # MCP servers are called over the network, so before planning (which is sync).
+        mcp = await run_mcp_tools(body, new_id, self.config.mcp_timeout_seconds)
+        record = self.engine.prepare(body, mcp)
         options = RunOptions()
         if record.background:
             options.pace = self.config.background_seconds / max(1, Engine.delta_count(record))
@@ -290,13 +292,6 @@ class SimulatorApp:
             await send_truncated_json(send, record.view())
             raise SimulatedDrop("connection dropped mid-response (fault injection)")
         await send_json(send, 200, record.view())
-
-    async def _mcp_calls(self, body: JSON) -> list[tuple[JSON, JSON]]:
-        """The model's MCP calls for a new user turn (network, so made before planning)."""
-        prompt = latest_user_text(body.get("input"))
-        if not mcp_tools(body) or not prompt or body.get("continuation_token") is not None:
-            return []
-        return await run_mcp_tools(body, prompt, new_id, self.config.mcp_timeout_seconds)
 
     async def _get(
         self,

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from .errors import bad_request
-from .inputs import JSON
-from .tools import function_arguments, tools_of
+from .errors import ApiError, bad_request
+from .inputs import JSON, normalize_input, step_text, strip_directives
+from .tools import choose_function, function_arguments, tools_of
 
 PROTOCOL_VERSION = "2025-06-18"
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
@@ -152,10 +152,27 @@ def _content(result: JSON) -> list[JSON] | JSON:
     return items
 
 
+def _new_user_turn(body: JSON) -> str:
+    """The prompt when this request opens a user turn (not a continuation, not results)."""
+    if body.get("continuation_token") is not None:
+        return ""
+    try:
+        steps = normalize_input(body.get("input"))
+    except ApiError:
+        return ""  # planning reports the bad input
+    if not steps or steps[-1].get("type") != "user_input":
+        return ""
+    return strip_directives(step_text(steps[-1]))
+
+
 async def run_mcp_tools(
-    body: JSON, prompt: str, new_id: Callable[[str], str], wait_seconds: float
+    body: JSON, new_id: Callable[[str], str], wait_seconds: float
 ) -> list[tuple[JSON, JSON]]:
-    """For each ``mcp_server`` tool, the (call, result) steps of one call the model makes."""
+    """For each ``mcp_server`` tool, the (call, result) steps of one call the model makes
+    in a new user turn (none otherwise)."""
+    prompt = _new_user_turn(body)
+    if not prompt or not mcp_tools(body) or choose_function(body, prompt) is not None:
+        return []  # a turn that calls one of the caller's functions stops there
     pairs: list[tuple[JSON, JSON]] = []
     async with httpx.AsyncClient(timeout=wait_seconds) as client:
         for tool in mcp_tools(body):

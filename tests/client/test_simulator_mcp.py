@@ -137,3 +137,27 @@ def test_mcp_tool_without_url_is_a_bad_request(client: ic.Client) -> None:
         client.interactions.create(
             model=MODEL, input="hi", tools=[{"type": "mcp_server", "name": "x"}]
         )
+
+
+def test_no_mcp_call_in_a_turn_that_calls_a_function_or_returns_results(
+    client: ic.Client,
+) -> None:
+    function = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "weather forecast for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    with serve_mcp() as (url, server):
+        tools = [function, McpServerTool(name="calc", url=url)]
+        asked = client.interactions.create(model=MODEL, input="Weather in Rome?", tools=tools)
+        assert asked.status == "requires_action"
+        call = (asked.steps or [])[-1]
+        answered = client.interactions.create(
+            model=MODEL,
+            previous_interaction_id=asked.id,
+            tools=tools,
+            input=[{"type": "function_result", "call_id": call.id, "result": "sunny"}],  # type: ignore[union-attr]
+        )
+    assert answered.status == "completed"
+    assert server.calls == []
