@@ -10,7 +10,9 @@ Mirrors the google-genai SDK as its quickstart uses it::
 
 `client.files` (the Files API: resumable uploads streamed from disk) and
 `client.file_search_stores` (stores, documents, operations for the `file_search` tool)
-follow the same pattern. This package imports nothing from Django;
+follow the same pattern, as do `client.triggers` (agent interactions on a cron schedule) and
+`client.webhooks` (endpoints notified when background work ends; check each delivery with
+`verify_webhook`). This package imports nothing from Django;
 `interactions_client.simulator` is an offline server of the same API for development and
 tests.
 """
@@ -44,6 +46,7 @@ from ._files import FileProcessingError
 from ._sse import EventDecoder, LineDecoder, ServerSentEvent, SSEDecoder
 from ._streaming import AsyncStream, Stream
 from ._version import API_REVISION, __version__
+from ._webhook_signature import ReplayGuard, WebhookVerificationError, verify_webhook
 from .types import Interaction, StreamEvent
 
 __all__ = [
@@ -72,15 +75,18 @@ __all__ = [
     "OperationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ReplayGuard",
     "SSEDecoder",
     "ServerSentEvent",
     "Stream",
     "StreamError",
     "StreamEvent",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
     "__version__",
     "accumulate",
     "apply_delta",
     "sum_usage",
     "types",
+    "verify_webhook",
 ]

@@ -2,8 +2,8 @@
 
 Configuration, headers and request building live in the shared base; the sync and async twins
 only do I/O and keep their methods in the same order so drift shows in a diff. The
-resources they carry are in `_interactions.py`, `_files.py` and
-`_file_search_stores.py`.
+resources they carry are in `_interactions.py`, `_files.py`, `_file_search_stores.py`,
+`_triggers.py` and `_webhooks.py`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from ._files import AsyncFiles, Files
 from ._interactions import AsyncInteractions, CreateParams, Interactions
 from ._request import NOT_GIVEN, RequestSpec
 from ._retry import DEFAULT_MAX_RETRIES, retry_delay, should_retry_exception, should_retry_status
+from ._triggers import AsyncTriggers, Triggers
 from ._version import API_REVISION, __version__
+from ._webhooks import AsyncWebhooks, Webhooks
 from .types.interaction import TERMINAL_STATUSES
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -116,6 +118,8 @@ class Client(_BaseClient):
         self.interactions = Interactions(self)
         self.files = Files(self)
         self.file_search_stores = FileSearchStores(self)
+        self.triggers = Triggers(self)
+        self.webhooks = Webhooks(self)
 
     def send(self, spec: RequestSpec) -> httpx.Response:
         """Send with retries; a streaming response comes back open, any other one read."""
@@ -181,6 +185,8 @@ class AsyncClient(_BaseClient):
         self.interactions = AsyncInteractions(self)
         self.files = AsyncFiles(self)
         self.file_search_stores = AsyncFileSearchStores(self)
+        self.triggers = AsyncTriggers(self)
+        self.webhooks = AsyncWebhooks(self)
 
     async def send(self, spec: RequestSpec) -> httpx.Response:
         request = self._http.build_request(**self._request_kwargs(spec))

@@ -192,6 +192,14 @@ def file_search_answer(ctx: Context, passages: list[JSON]) -> tuple[str, list[JS
     return text, annotations
 
 
+def mcp_note(call: JSON, result: JSON) -> str:
+    """What the answer says about one MCP call: its result, or why it failed."""
+    where = f"`{call['name']}` on MCP server `{call['server_name']}`"
+    if result.get("is_error"):
+        return f"I could not use {where}: {quote(result_text(result.get('result')), 300)}"
+    return f"I called {where} and it returned: {quote(result_text(result.get('result')), 500)}"
+
+
 def search_widget(query: str) -> str:
     """The kind of HTML+CSS snippet Google returns in ``search_suggestions``."""
     href = "https://www.google.com/search?q=" + "+".join(query.split())

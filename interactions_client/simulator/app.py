@@ -28,12 +28,15 @@ from .asgi import (
     start_sse,
     wait_disconnect,
 )
+from .automation import Automation
+from .automation import match as match_automation
 from .config import SimulatorConfig
-from .engine import Engine, RunOptions
+from .engine import Engine, RunOptions, new_id
 from .errors import ApiError, bad_request, not_found
 from .faults import ONCE_DIRECTIVES, DirectiveMemory, Fault, FaultQueue, directive_fault
 from .files import FileStore
 from .inputs import JSON, find_directives, latest_user_text
+from .mcp import run_mcp_tools
 from .resources import Resources, Route, is_chunk
 from .resources import match as match_resource
 from .store import Record, Store
@@ -71,6 +74,7 @@ class SimulatorApp:
         self.uploads = Uploads(directory)
         self.resources = Resources(self.files, self.file_search_stores, self.uploads)
         self.engine = Engine(self.config, self.store, self.files, self.file_search_stores)
+        self.automation = Automation(self.engine)
         self.faults = FaultQueue()
         self.directives = DirectiveMemory()
         self.requests: list[JSON] = []
@@ -84,6 +88,7 @@ class SimulatorApp:
         self.files.clear()
         self.file_search_stores.clear()
         self.uploads.clear()
+        self.automation.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -162,6 +167,11 @@ class SimulatorApp:
         resource = match_resource(request.method, request.path)
         if resource is not None:
             await self._resource(resource, request, receive, send)
+            return
+        automation = match_automation(request.method, request.path)
+        if automation is not None:
+            self._auth(request)
+            await self.automation.handle(automation, request, send)
             return
         match = _ROUTE.match(request.path)
         if not match:
@@ -257,7 +267,9 @@ class SimulatorApp:
         for directive in ("error", "drop"):
             if fault is None and directive in fired:
                 fault = directive_fault(directive, 0, 0)
-        record = self.engine.prepare(body)
+        # MCP servers are called over the network, so before planning (which is sync).
+        mcp = await run_mcp_tools(body, new_id, self.config.mcp_timeout_seconds)
+        record = self.engine.prepare(body, mcp)
         options = RunOptions()
         if record.background:
             options.pace = self.config.background_seconds / max(1, Engine.delta_count(record))
@@ -268,6 +280,8 @@ class SimulatorApp:
         if fault is not None and fault.kind == "error_event":
             options.fail_after = max(1, fault.after_events)
         self.engine.start(record, options)
+        if record.background:
+            self.automation.watch(record)  # its end goes to the webhooks
         drop = fault.after_events if fault is not None and fault.kind == "drop" else None
         if streaming:
             await self._stream(record, 0, drop, receive, send)
@@ -365,7 +379,7 @@ class SimulatorApp:
         elif path == "/_simulator/reset" and method == "POST":
             self.reset()
             await send_json(send, 200, {})
-        else:
+        elif not await self.automation.control(request, send):
             raise not_found(f"Unknown simulator control endpoint {method} {path}.")
 
 

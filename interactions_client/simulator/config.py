@@ -39,3 +39,5 @@ class SimulatorConfig:
     file_processing_seconds: float = 0.0
     #: Indexing time of a file search store document (its operation is not done before).
     document_processing_seconds: float = 0.2
+    #: How long the ``mcp_server`` tool waits for an MCP server's answer.
+    mcp_timeout_seconds: float = 10.0

@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from . import model, tools
+from . import model, research, tools
 from .config import SimulatorConfig
 from .errors import bad_request, failed_precondition, not_found
 from .events import step_events
@@ -48,11 +48,15 @@ class Engine:
 
     # -- validation and planning -------------------------------------------------------
 
-    def prepare(self, body: JSON) -> Record:
-        """Validate a create body and plan its steps (raises ApiError); nothing runs yet."""
+    def prepare(self, body: JSON, mcp_calls: list[tuple[JSON, JSON]] | None = None) -> Record:
+        """Validate a create body and plan its steps (raises ApiError); nothing runs yet.
+
+        ``mcp_calls`` are the (call, result) steps of the ``mcp_server`` tools, made before."""
         has_model, has_agent = bool(body.get("model")), bool(body.get("agent"))
         if has_model == has_agent:
             raise bad_request("Exactly one of 'model' or 'agent' must be set.")
+        if research.is_deep_research(body.get("agent")):
+            research.check(body)
         stored = body.get("store") is not False
         background = body.get("background") is True
         if background and not stored:
@@ -95,6 +99,7 @@ class Engine:
             body, ctx, body.get("model"), body.get("agent"), record.environment_id, background
         )
         req.passages = self._file_search(body, ctx)
+        req.mcp_calls = mcp_calls or []
         if token_state is None:
             draft, offset = model.draft(req, self.signer, new_id), 0
         else:

@@ -60,7 +60,9 @@ def step_events(index: int, step: JSON) -> list[JSON]:
         # The SDK requires e.g. `arguments`/`result` already on step.start, so tool steps
         # start complete and repeat their payload in one delta of the step's own type.
         start = dict(step)
-        delta = {k: step[k] for k in _TOOL_DELTA_FIELDS if k in step and k != "name"}
+        # An MCP delta requires its tool `name`; other tool deltas carry none.
+        named = kind in ("mcp_server_tool_call", "mcp_server_tool_result")
+        delta = {k: step[k] for k in _TOOL_DELTA_FIELDS if k in step and (named or k != "name")}
         if delta:
             deltas.append({"type": kind, **delta})
     out: list[JSON] = [{"event_type": "step.start", "index": index, "step": start}]

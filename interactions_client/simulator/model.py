@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import answers, tools
+from . import answers, maps, research, tools
 from .inputs import JSON, Context, count_tokens, step_text, text_item
 from .png import paint
 from .schema_fill import fill
@@ -32,6 +32,8 @@ class Request:
     background: bool = False
     #: Passages the ``file_search`` tool found (None when the tool is not in the request).
     passages: list[JSON] | None = None
+    #: (call, result) steps of the ``mcp_server`` tools, made before planning (network).
+    mcp_calls: list[tuple[JSON, JSON]] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +119,10 @@ def draft(req: Request, signer: Signer, new_id: Callable[[str], str]) -> Draft:
     ctx, body = req.ctx, req.body
     steps: list[JSON] = []
     thought_tokens = 0
+    if research.is_deep_research(req.agent) and "fail" not in ctx.directives:
+        steps, _is_plan = research.draft(body, ctx, new_id, signer.thought_signature)
+        thoughts = sum(8 + count_tokens(step_text(s)) for s in steps if s["type"] == "thought")
+        return Draft(steps, "completed", thoughts, text_step=len(steps) - 1)
     if is_thinking_model(req.model) or req.agent:
         thought, thought_tokens = _thought(req, signer)
         steps.append(thought)
@@ -161,12 +167,12 @@ def draft(req: Request, signer: Signer, new_id: Callable[[str], str]) -> Draft:
     return Draft(steps, status, thought_tokens, text_step=len(steps) - 1)
 
 
-def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str]) -> list[JSON]:
-    ctx, body = req.ctx, req.body
-    prompt = ctx.prompt()
-    query = tools.search_query(prompt)
+def _tool_steps(
+    req: Request, steps: list[JSON], new_id: Callable[[str], str], query: str
+) -> tuple[list[str], list[JSON]]:
+    """Append the server-side tools' call/result steps; (notes for the answer, places)."""
+    body, prompt = req.body, req.ctx.prompt()
     extra: list[str] = []
-    annotations: list[JSON] = []
     if tools.tools_of(body, "google_search"):
         call_id = new_id("search")
         steps.append(
@@ -180,6 +186,14 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
                 "result": [{"search_suggestions": widget}],
             }
         )
+    maps_tool = maps.maps_tool(body)
+    places: list[JSON] = []
+    if maps_tool is not None:
+        maps_call, maps_result, places = maps.maps_steps(new_id("maps"), query, maps_tool)
+        steps += [maps_call, maps_result]
+    for mcp_call, mcp_result in req.mcp_calls:
+        steps += [mcp_call, mcp_result]
+        extra.append(answers.mcp_note(mcp_call, mcp_result))
     if req.passages is not None:
         call_id = new_id("filesearch")
         steps.append({"type": "file_search_call", "id": call_id})
@@ -199,8 +213,22 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
         steps.append({"type": "code_execution_call", "id": call_id, "arguments": arguments})
         steps.append({"type": "code_execution_result", "call_id": call_id, "result": output})
         extra.append(f"I ran code and it printed:\n\n```\n{output}```")
+    return extra, places
+
+
+def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str]) -> list[JSON]:
+    ctx, body = req.ctx, req.body
+    prompt = ctx.prompt()
+    query = tools.search_query(prompt)
+    extra, places = _tool_steps(req, steps, new_id, query)
+    maps_tool = maps.maps_tool(body)
+    annotations: list[JSON] = []
     if req.passages is not None:
         text, annotations = answers.file_search_answer(ctx, req.passages)
+        text = "\n\n".join([text, *extra])
+    elif maps_tool is not None:
+        head = "\n\n".join(answers.preamble(ctx))
+        text, annotations = maps.maps_answer(head, places, maps_tool)
         text = "\n\n".join([text, *extra])
     elif tools.tools_of(body, "google_search"):
         text, annotations = answers.search_answer(ctx, tools.citation_sources(query))

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from ._base import WireModel
+from .automation import (
+    SigningSecret,
+    Trigger,
+    TriggerExecution,
+    TriggerExecutionList,
+    TriggerList,
+    Webhook,
+    WebhookEvent,
+    WebhookList,
+)
 from .content import (
     Annotation,
     AudioContent,
@@ -242,6 +252,7 @@ __all__ = [
     "ReviewSnippet",
     "STATUSES",
     "SafetySetting",
+    "SigningSecret",
     "SpeechMetadata",
     "Status",
     "Step",
@@ -266,6 +277,10 @@ __all__ = [
     "ToolSearchResultDelta",
     "ToolSearchResultStep",
     "ToolSearchTool",
+    "Trigger",
+    "TriggerExecution",
+    "TriggerExecutionList",
+    "TriggerList",
     "UnknownAnnotation",
     "UnknownContent",
     "UnknownDelta",
@@ -284,7 +299,10 @@ __all__ = [
     "VideoContent",
     "VideoDelta",
     "VideoResponseFormat",
+    "Webhook",
     "WebhookConfig",
+    "WebhookEvent",
+    "WebhookList",
     "WireModel",
     "WordInfo",
     "parse_event",

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator
 
 from ._base import WireModel, open_union
-from .content import Content
+from .content import Content, ReviewSnippet
 
 
 class StepError(WireModel):
@@ -90,12 +90,13 @@ class Place(WireModel):
     name: str | None = None
     place_id: str | None = None
     url: str | None = None
-    review_snippets: list[dict[str, Any]] | None = None
+    review_snippets: list[ReviewSnippet] | None = None
 
 
 class GoogleMapsResultItem(WireModel):
     places: list[Place] | None = None
     widget_context_token: str | None = None
+    """Renders the Maps JavaScript widget (`gmp-place-contextual`) Google's terms ask for."""
 
 
 class FileSearchResultItem(WireModel):
@@ -178,6 +179,9 @@ class McpServerToolCallStep(_ToolCall):
 
 
 class McpServerToolResultStep(_ToolResult):
+    """`result` is an object, a string or a list of content items. A server that could not
+    be reached or refused gives a string result with `is_error` set."""
+
     type: Literal["mcp_server_tool_result"] = "mcp_server_tool_result"
     result: Any = None
     name: str | None = None

@@ -2,7 +2,8 @@
 
 Each test follows the quickstart code (seeds/000) as closely as possible and then checks
 that the SDK parsed everything and that the request really reached the simulator. The last
-ones drive the Files API and file search stores the way the SDK's own helpers do.
+ones drive the Files API and file search stores the way the SDK's own helpers do, then the
+tools Gemini runs itself (MCP servers, Google Maps), Deep Research, triggers and webhooks.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import BaseModel, Field
 
+from interactions_client import verify_webhook
 from interactions_client.simulator import Fault, SimulatorConfig, serve
 from interactions_client.simulator.pdf import tiny_pdf
 from interactions_client.simulator.server import RunningSimulator
+
+from .mcp_server import McpBehaviour, serve_mcp
+from .webhook_receiver import receive_webhooks
 
 genai = pytest.importorskip("google.genai")
 
@@ -531,3 +537,169 @@ def test_file_search_store_document_and_citations(client: Any) -> None:
     client.file_search_stores.delete(name=store.name, config={"force": True})
     with pytest.raises(genai.errors.ClientError):
         client.file_search_stores.get(name=store.name)
+
+
+# --- tools Gemini runs itself, Deep Research, triggers and webhooks (issue 15) ---
+
+
+def assert_events_parsed(events: list[Any]) -> None:
+    for event in events:
+        assert not type(event).__name__.startswith("Unknown"), event
+        for part in ("delta", "step"):
+            value = getattr(event, part, None)
+            assert not getattr(value, "is_unknown", False), value
+            assert not type(value).__name__.startswith("Unknown"), value
+
+
+def test_mcp_server_tool_steps(client: Any) -> None:
+    with serve_mcp() as (url, server):
+        tool = {"type": "mcp_server", "name": "weather", "url": url, "headers": {"X-Team": "a"}}
+        interaction = client.interactions.create(
+            model=MODEL, input="Weather forecast for Oslo?", tools=[tool]
+        )
+        events = list(
+            client.interactions.create(
+                model=MODEL, input="Weather forecast for Oslo?", tools=[tool], stream=True
+            )
+        )
+    assert_parsed(interaction)
+    kinds = [s.type for s in interaction.steps]
+    assert kinds[-3:] == ["mcp_server_tool_call", "mcp_server_tool_result", "model_output"]
+    call, result = interaction.steps[-3], interaction.steps[-2]
+    assert (call.server_name, call.name, call.arguments) == (
+        "weather",
+        "city_weather",
+        {"city": "Oslo"},
+    )
+    assert result.call_id == call.id and result.result[0].text == "Sunny and 21 °C in Oslo"
+    assert all(c["headers"].get("X-Team") == "a" for c in server.calls)
+    assert_events_parsed(events)
+    deltas = [e.delta for e in events if e.event_type == "step.delta"]
+    assert {"mcp_server_tool_call", "mcp_server_tool_result"} <= {d.type for d in deltas}
+
+
+def test_mcp_server_down_is_an_error_result(client: Any) -> None:
+    with serve_mcp(McpBehaviour(status=401)) as (url, _server):
+        interaction = client.interactions.create(
+            model=MODEL,
+            input="Add 1 and 2",
+            tools=[{"type": "mcp_server", "name": "calc", "url": url}],
+        )
+    assert_parsed(interaction)
+    result = [s for s in interaction.steps if s.type == "mcp_server_tool_result"][0]
+    assert "HTTP 401" in result.result and "I could not use" in interaction.output_text
+
+
+def test_google_maps_places_widget_and_place_citations(client: Any) -> None:
+    tool = {"type": "google_maps", "enable_widget": True, "latitude": 52.52, "longitude": 13.405}
+    interaction = client.interactions.create(model=MODEL, input="Bakeries near me", tools=[tool])
+    events = list(
+        client.interactions.create(model=MODEL, input="Bakeries near me", tools=[tool], stream=True)
+    )
+    assert_parsed(interaction)
+    call, result = interaction.steps[-3], interaction.steps[-2]
+    assert call.type == "google_maps_call" and call.arguments.queries == ["Bakeries near me"]
+    assert result.type == "google_maps_result" and result.call_id == call.id
+    assert result.result[0].widget_context_token and len(result.result[0].places) == 3
+    place = result.result[0].places[0]
+    assert place.place_id.startswith("places/") and place.review_snippets[0].review_id
+    notes = interaction.steps[-1].content[0].annotations
+    assert [n.type for n in notes] == ["place_citation"] * 3 and notes[0].place_id == place.place_id
+    assert_events_parsed(events)
+
+
+def test_deep_research_plan_confirm_report_and_cancel(client: Any) -> None:
+    agent = "deep-research-preview-04-2026"
+    config = {"type": "deep-research", "collaborative_planning": True, "thinking_summaries": "auto"}
+
+    def finished(interaction_id: str) -> Any:
+        for _ in range(200):
+            got = client.interactions.get(interaction_id)
+            if got.status not in ("queued", "in_progress"):
+                return got
+            time.sleep(0.05)
+        raise AssertionError("still running")
+
+    started = client.interactions.create(
+        agent=agent, input="Tidal energy in Europe", agent_config=config, background=True
+    )
+    plan = finished(started.id)
+    assert_parsed(plan)
+    assert "## Research plan" in plan.output_text
+    confirm = client.interactions.create(
+        agent=agent,
+        input="Yes, go ahead",
+        agent_config=config,
+        background=True,
+        previous_interaction_id=plan.id,
+    )
+    events = list(client.interactions.get(confirm.id, stream=True))
+    assert_events_parsed(events)
+    assert any(e.event_type == "step.delta" and e.delta.type == "thought_summary" for e in events)
+    report = finished(confirm.id)
+    assert_parsed(report)
+    assert "# Report: Tidal energy in Europe" in report.output_text
+    notes = report.steps[-1].content[0].annotations
+    assert notes and {n.type for n in notes} == {"url_citation"}
+    running = client.interactions.create(
+        agent=agent, input="Another topic", agent_config={"type": "deep-research"}, background=True
+    )
+    assert client.interactions.cancel(running.id).status == "cancelled"
+
+
+def test_triggers_and_executions(sim: RunningSimulator, client: Any) -> None:
+    run = {"agent": "antigravity-preview-05-2026", "input": "Morning digest"}
+    trigger = client.triggers.create(
+        interaction=run, schedule="0 8 * * 1-5", time_zone="Europe/Paris", display_name="Digest"
+    )
+    assert trigger.status == "active" and trigger.next_run_time and trigger.id
+    assert trigger.interaction.agent == "antigravity-preview-05-2026"
+    seconds = (trigger.next_run_time - sim.app.automation.triggers.now()).total_seconds() + 5
+    fired = httpx.post(f"{sim.base_url}/_simulator/clock", json={"advance_seconds": seconds})
+    assert len(fired.json()["fired"]) == 1
+
+    def settled() -> list[Any]:
+        for _ in range(200):
+            runs = client.triggers.list_executions(trigger.id).trigger_executions
+            if all(r.status != "in_progress" for r in runs):
+                return list(runs)
+            time.sleep(0.05)
+        raise AssertionError("a run is still in progress")
+
+    assert [r.status for r in settled()] == ["completed"]
+    execution = client.triggers.run(trigger.id)
+    assert execution.trigger_id == trigger.id and execution.status == "in_progress"
+    runs = settled()
+    assert [r.status for r in runs] == ["completed", "completed"]
+    assert client.interactions.get(runs[0].interaction_id).status == "completed"
+    paused = client.triggers.update(trigger.id, status="paused", display_name="Paused digest")
+    assert (paused.status, paused.display_name) == ("paused", "Paused digest")
+    assert [t.id for t in client.triggers.list(page_size=10).triggers] == [trigger.id]
+    assert client.triggers.get(trigger.id).last_pause_time
+    client.triggers.delete(trigger.id)
+    with pytest.raises(Exception, match="404") as gone:  # the SDK's own error class
+        client.triggers.get(trigger.id)
+    assert "was not found" in str(gone.value)
+
+
+def test_webhooks_resource_and_signed_delivery(client: Any) -> None:
+    with receive_webhooks() as receiver:
+        hook = client.webhooks.create(
+            uri=receiver.url, subscribed_events=["interaction.completed"], name="team"
+        )
+        assert hook.new_signing_secret.startswith("whsec_") and hook.state == "enabled"
+        fetched = client.webhooks.get(hook.id)
+        assert fetched.signing_secrets[0].truncated_secret and fetched.new_signing_secret is None
+        assert [h.id for h in client.webhooks.list().webhooks] == [hook.id]
+        updated = client.webhooks.update(hook.id, name="renamed", update_mask="name")
+        assert updated.name == "renamed" and updated.uri == receiver.url
+        client.webhooks.ping(hook.id)
+        started = client.interactions.create(model=MODEL, input="Background", background=True)
+        deliveries = receiver.wait_for(2)
+        rotated = client.webhooks.rotate_signing_secret(hook.id)
+        assert rotated.secret.startswith("whsec_")
+        client.webhooks.delete(hook.id)
+    events = [verify_webhook(d.body, d.headers, hook.new_signing_secret) for d in deliveries]
+    assert {e.type for e in events} == {"webhook.ping", "interaction.completed"}
+    completed = [e for e in events if e.type == "interaction.completed"][0]
+    assert completed.data["id"] == started.id

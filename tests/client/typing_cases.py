@@ -16,9 +16,22 @@ from interactions_client import (
     Client,
     CreateParams,
     Interaction,
+    ReplayGuard,
     Stream,
+    verify_webhook,
 )
-from interactions_client.types import Document, File, FileList, FileSearchStore, Operation
+from interactions_client.types import (
+    Document,
+    File,
+    FileList,
+    FileSearchStore,
+    Operation,
+    Trigger,
+    TriggerExecution,
+    TriggerExecutionList,
+    Webhook,
+    WebhookEvent,
+)
 
 
 def sync_calls(client: Client, flag: bool, request: CreateParams) -> None:
@@ -67,3 +80,23 @@ async def async_resources(client: AsyncClient) -> None:
     operation = await client.file_search_stores.import_file("fileSearchStores/kb", "files/a")
     assert_type(await client.file_search_stores.wait_operation(operation), Operation)
     assert_type([f async for f in client.files.iter()], list[File])
+
+
+def automation(client: Client, body: bytes, headers: dict[str, str]) -> None:
+    run = {"agent": "deep-research-preview-04-2026", "input": "x"}
+    trigger = client.triggers.create(interaction=run, schedule="0 9 * * *", time_zone="UTC")
+    assert_type(trigger, Trigger)
+    assert_type(client.triggers.run("t"), TriggerExecution)
+    assert_type(client.triggers.list_executions("t"), TriggerExecutionList)
+    assert_type(
+        client.webhooks.create(uri="https://h", subscribed_events=["batch.failed"]), Webhook
+    )
+    assert_type(client.webhooks.rotate_signing_secret("w"), str)
+    assert_type(verify_webhook(body, headers, "whsec_a", seen=ReplayGuard()), WebhookEvent)
+    client.triggers.create(interaction=run, schedule="0 9 * * *")  # type: ignore[call-arg]
+
+
+async def async_automation(client: AsyncClient) -> None:
+    assert_type(await client.triggers.update("t", status="paused"), Trigger)
+    assert_type([t async for t in client.triggers.iter()], list[Trigger])
+    assert_type(await client.webhooks.get("w"), Webhook)
