@@ -69,7 +69,8 @@ def settings_fields(conversation: Conversation) -> dict[str, Any]:
         fields["system_instruction"] = conversation.system_instruction
     if conversation.stateless:
         fields["store"] = False
-    elif conversation.background:
+    elif conversation.background or conversation.model.startswith("deep-research"):
+        # Deep Research runs only in the background: the answer arrives with no tab open.
         fields["background"] = True
     return fields
 

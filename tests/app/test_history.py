@@ -72,3 +72,12 @@ def test_agents_are_sent_as_agents_in_a_remote_environment(alice: Any) -> None:
     request = build_request(conversation, path)
     assert request["agent"] == "antigravity-preview-05-2026" and request["environment"] == "remote"
     assert "model" not in request and "generation_config" not in request
+
+
+def test_deep_research_always_runs_in_the_background(alice: Any) -> None:
+    path = chain(alice)
+    conversation = path[0].conversation
+    conversation.model = "deep-research-preview-04-2026"
+    assert build_request(conversation, path)["background"] is True
+    conversation.model = "antigravity-preview-05-2026"  # other agents follow the setting
+    assert "background" not in build_request(conversation, path)
