@@ -27,7 +27,7 @@ from interactions_client import (
     StreamEvent,
 )
 
-from . import delivery, frames, metrics, titles, tracing, turns, upstream, workers
+from . import delivery, frames, metrics, tracing, turn_hooks, turns, upstream, workers
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import build_request, continuation_request, is_agent
@@ -397,4 +397,4 @@ class Generation:
         delivery.publish(frames.turn_frame(self.turn, self.siblings, self.seq, flags="final"))
         if conversation.background:
             await frames.notify(conversation, status)
-        titles.after_first_answer(conversation, self.turn)
+        await turn_hooks.finished(conversation, self.turn)

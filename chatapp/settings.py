@@ -221,6 +221,8 @@ CHAT_RECOVERY_STALE_SECONDS = env_int("CHAT_RECOVERY_STALE_SECONDS", 20)
 # A stopping worker (SIGTERM) lets running answers finish this long, then hands the rest to
 # the other workers (chatapp.shutdown). Give the process manager's stop timeout a few more.
 CHAT_SHUTDOWN_GRACE_SECONDS = env_int("CHAT_SHUTDOWN_GRACE_SECONDS", 20)
+# How often each worker looks for due scheduled prompts (chatapp.scheduler); 0 turns it off.
+CHAT_SCHEDULE_INTERVAL_SECONDS = env_int("CHAT_SCHEDULE_INTERVAL_SECONDS", 20)
 # A generation's writes wait this long for a database that went away (a restart) before the
 # turn fails (chatapp.db_retry).
 CHAT_DB_RETRY_SECONDS = env_int("CHAT_DB_RETRY_SECONDS", 120)

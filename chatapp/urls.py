@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import export_views, file_views, metrics, share_views, views
+from . import export_views, file_views, metrics, schedule_views, share_views, views
 from .limits import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -40,6 +40,12 @@ urlpatterns = [
     path("s/<str:token>/files/<uuid:uuid>", share_views.shared_file, name="shared_file"),
     path("s/<str:token>/revoke", share_views.revoke_share, name="revoke_share"),
     path("sidebar/", views.sidebar, name="sidebar"),
+    path("schedules/", schedule_views.schedules_page, name="schedules"),
+    path(
+        "schedules/<int:pk>/<str:action>",
+        schedule_views.schedule_action,
+        name="schedule_action",
+    ),
     path("upload", file_views.upload, name="upload"),
     path("files/<uuid:uuid>", file_views.serve, name="file"),
     path("healthz", views.healthz, name="healthz"),

@@ -26,3 +26,4 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 CHAT_TITLE_MODEL = ""
 # Recovery runs when a test asks for it, not on a timer.
 CHAT_RECOVERY_INTERVAL_SECONDS = 0
+CHAT_SCHEDULE_INTERVAL_SECONDS = 0  # scheduled prompts run when a test asks

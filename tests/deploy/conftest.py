@@ -148,6 +148,7 @@ def cluster(
         GOOGLE_GEMINI_BASE_URL=simulator_url,
         CHAT_RECOVERY_INTERVAL_SECONDS="1",
         CHAT_RECOVERY_STALE_SECONDS="10",
+        CHAT_SCHEDULE_INTERVAL_SECONDS="1",
     )
     cluster = Cluster(var_dir, env)
     LiveServer(url="", env=env, log_path=var_dir / "manage.log").manage("migrate", "--noinput")
