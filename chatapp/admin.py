@@ -7,7 +7,6 @@ Every ModelAdmin here is an `AuditedAdmin`, so each admin change is also an audi
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.contrib import admin
@@ -19,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 
-from . import audit, usage
+from . import audit, usage, usage_chart
 from .limits import ThrottledAdminAuthenticationForm
 from .models import AuditEvent, Conversation, UserLimits
 
@@ -153,53 +152,10 @@ def usage_view(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Usage per user per day",
         "report": data,
-        "chart": bar_chart(data.totals),
+        "chart": usage_chart.bar_chart(data.totals),
         "days": usage.DAYS,
     }
     return TemplateResponse(request, "admin/usage.html", context)
-
-
-def bar_chart(totals: dict[date, int], width: int = 720, height: int = 220) -> dict[str, Any]:
-    """The numbers of the usage page's bar chart of tokens per day; the SVG is drawn by
-    templates/admin/_usage_chart.html (on the server: no script, no library)."""
-    left, bottom, top = 64, 28, 12
-    plot_w, plot_h = width - left - 8, height - bottom - top
-    peak = max(totals.values(), default=0) or 1
-    step = plot_w / max(len(totals), 1)
-    bars = []
-    for index, (day, value) in enumerate(totals.items()):
-        bar_h = round(plot_h * value / peak, 1)
-        bars.append(
-            {
-                "x": round(left + index * step + step * 0.15, 1),
-                "y": round(top + plot_h - bar_h, 1),
-                "width": round(step * 0.7, 1),
-                "height": bar_h,
-                "title": f"{_short(day)}: {value:,} tokens",
-            }
-        )
-    labels = [
-        {"x": round(left + index * step + step / 2, 1), "y": height - 8, "text": _short(day)}
-        for index, day in enumerate(totals)
-        if index % 5 == 0 or index == len(totals) - 1
-    ]
-    return {
-        "width": width,
-        "height": height,
-        "days": len(totals),
-        "left": left,
-        "right": width - 8,
-        "base": top + plot_h,
-        "scale_x": left - 6,
-        "scale_y": top + 10,
-        "peak": f"{peak:,}" if any(totals.values()) else "",  # the top of the scale
-        "bars": bars,
-        "labels": labels,
-    }
-
-
-def _short(day: date) -> str:
-    return f"{day:%b} {day.day}"
 
 
 def _with_usage_page(get_urls: Any) -> Any:

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import export_views, file_views, metrics, schedule_views, share_views, views
+from . import export_views, file_views, metrics, schedule_views, share_views, usage_views, views
 from .limits import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -41,6 +41,7 @@ urlpatterns = [
     path("s/<str:token>/revoke", share_views.revoke_share, name="revoke_share"),
     path("sidebar/", views.sidebar, name="sidebar"),
     path("schedules/", schedule_views.schedules_page, name="schedules"),
+    path("usage/", usage_views.my_usage, name="my_usage"),
     path(
         "schedules/<int:pk>/<str:action>",
         schedule_views.schedule_action,

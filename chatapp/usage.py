@@ -87,8 +87,9 @@ class Report:
     totals: dict[date, int] = field(default_factory=dict)  # total tokens per day, all users
 
 
-def report(days: int = DAYS, today: date | None = None) -> Report:
-    """Per user per day for the last `days` days (today included): aggregates only."""
+def report(days: int = DAYS, today: date | None = None, user_id: int | None = None) -> Report:
+    """Per user per day for the last `days` days (today included): aggregates only; one
+    person's when `user_id` is given."""
     from django.contrib.auth import get_user_model
 
     today = today or timezone.now().astimezone(UTC).date()
@@ -100,6 +101,10 @@ def report(days: int = DAYS, today: date | None = None) -> Report:
         return rows.setdefault((day, user_id), Row(day=day, user_id=user_id))
 
     turns = Turn.objects.filter(RAN_HERE)
+    archived = ArchivedUsage.objects.filter(day__gte=first)
+    if user_id is not None:
+        turns = turns.filter(conversation__owner_id=user_id)
+        archived = archived.filter(user_id=user_id)
     sent = (
         turns.filter(created__gte=since)
         .values(day=TruncDate("created", tzinfo=UTC), owner=F("conversation__owner_id"))
@@ -116,7 +121,7 @@ def report(days: int = DAYS, today: date | None = None) -> Report:
     )
     for item in spent:
         _add(row(item["day"], item["owner"]), item)
-    for kept in ArchivedUsage.objects.filter(day__gte=first):
+    for kept in archived:
         target = row(kept.day, kept.user_id)
         target.messages += kept.messages
         _add(target, {name: getattr(kept, name) for name in TOKEN_FIELDS})

@@ -1,0 +1,50 @@
+"""The numbers of the usage bar chart (tokens per day); the SVG is drawn by
+templates/admin/_usage_chart.html on the server: no script, no library."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+
+def bar_chart(totals: dict[date, int], width: int = 720, height: int = 220) -> dict[str, Any]:
+    """The numbers of the usage page's bar chart of tokens per day; the SVG is drawn by
+    templates/admin/_usage_chart.html (on the server: no script, no library)."""
+    left, bottom, top = 64, 28, 12
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    peak = max(totals.values(), default=0) or 1
+    step = plot_w / max(len(totals), 1)
+    bars = []
+    for index, (day, value) in enumerate(totals.items()):
+        bar_h = round(plot_h * value / peak, 1)
+        bars.append(
+            {
+                "x": round(left + index * step + step * 0.15, 1),
+                "y": round(top + plot_h - bar_h, 1),
+                "width": round(step * 0.7, 1),
+                "height": bar_h,
+                "title": f"{_short(day)}: {value:,} tokens",
+            }
+        )
+    labels = [
+        {"x": round(left + index * step + step / 2, 1), "y": height - 8, "text": _short(day)}
+        for index, day in enumerate(totals)
+        if index % 5 == 0 or index == len(totals) - 1
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "days": len(totals),
+        "left": left,
+        "right": width - 8,
+        "base": top + plot_h,
+        "scale_x": left - 6,
+        "scale_y": top + 10,
+        "peak": f"{peak:,}" if any(totals.values()) else "",  # the top of the scale
+        "bars": bars,
+        "labels": labels,
+    }
+
+
+def _short(day: date) -> str:
+    return f"{day:%b} {day.day}"

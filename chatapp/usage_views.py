@@ -1,0 +1,31 @@
+"""My usage: a person's own messages and tokens per day, and what their limits leave them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import limits, usage, usage_chart
+
+
+@login_required
+def my_usage(request: HttpRequest) -> HttpResponse:
+    data = usage.report(user_id=request.user.pk)
+    per_minute, per_day = limits.limits_of(request.user)
+    today = usage.tokens_today(request.user.pk)
+    context = {
+        "report": data,
+        "chart": usage_chart.bar_chart(data.totals),
+        "days": usage.DAYS,
+        "per_minute": per_minute,
+        "per_day": per_day,
+        "today": today,
+        "left_today": None if per_day is None else max(per_day - today, 0),
+        "used_share": None if not per_day else min(100, round(100 * today / per_day)),
+        "totals": {
+            "messages": sum(r.messages for r in data.rows),
+            "tokens": sum(r.total_tokens for r in data.rows),
+        },
+    }
+    return render(request, "usage.html", context)
