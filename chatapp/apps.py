@@ -8,7 +8,8 @@ class ChatappConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Signal handlers: sockets closed on revocation; audit, limits and usage bookkeeping.
-        from . import audit, limits, revocation, usage  # noqa: F401
+        # Signal handlers: sockets closed on revocation; audit, limits and usage bookkeeping;
+        # Files API copies deleted with their attachments.
+        from . import audit, limits, remote_files, revocation, usage  # noqa: F401
 
         revocation.connect()

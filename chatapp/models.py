@@ -183,6 +183,10 @@ class Attachment(models.Model):
     generated = models.BooleanField(default=False)
     file = models.FileField(upload_to=attachment_path, max_length=300)
     created = models.DateTimeField(default=timezone.now)
+    # Our upload of this file to Gemini's Files API (chatapp.remote_files), while it lasts.
+    upstream_name = models.CharField(max_length=200, blank=True)
+    upstream_uri = models.CharField(max_length=500, blank=True)
+    upstream_expires = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.uuid}"

@@ -24,13 +24,14 @@ from interactions_client import (
     Accumulator,
     InteractionsError,
     NotFoundError,
+    PermissionDeniedError,
     StreamEvent,
 )
 
-from . import delivery, frames, metrics, turns, upstream, workers
+from . import delivery, frames, metrics, remote_files, turns, upstream, workers
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
-from .history import build_request, continuation_request, is_agent
+from .history import continuation_request, is_agent
 from .logs import log_generation
 from .media import save_generated
 from .models import Conversation, Turn
@@ -123,26 +124,27 @@ class Generation:
         started = self.started_turn
         assert started is not None
         delivery.publish(self._turn_frame("reset"))
-        self.seq += 1
         self.turn.status = Turn.Status.IN_PROGRESS
-        delivery.publish(
-            frames.status_frame(self.conversation_id, self.turn_id, self.seq, "in_progress")
-        )
-        request = started.request
+        await self._status()
+        client = upstream.client(self.turn_id)
+        request = await remote_files.ready(started, client, self._status)
         try:
             await self._call(request)
-        except NotFoundError:
-            if "previous_interaction_id" not in request or self.acc.last_event_id:
+        except (NotFoundError, PermissionDeniedError) as exc:
+            if self.acc.last_event_id:
                 raise
-            # The chained interaction expired upstream: replay the branch from our copy.
-            log.info("turn %s: previous interaction gone, replaying history", self.turn_id)
+            # The chained interaction or a file expired upstream: replay from our copy.
+            request = await remote_files.replay(exc, request, started, client, self._status)
+            log.info("turn %s: %r upstream, history replayed", self.turn_id, exc)
             self.acc = Accumulator()
-            request = await sync_to_async(build_request)(
-                self.turn.conversation, started.path, force_replay=True, expand=started.expand
-            )
             await self._call(request)
         await self._tool_rounds(started)
         await self._learn_environment()
+
+    async def _status(self, detail: str = "") -> None:
+        self.seq += 1
+        where = (self.conversation_id, self.turn_id, self.seq)
+        delivery.publish(frames.status_frame(*where, "in_progress", detail))
 
     async def _tool_rounds(self, started: Started) -> None:
         from .tools import function_result_step, run_tool
