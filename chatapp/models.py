@@ -20,6 +20,9 @@ from django.utils import timezone
 
 from .file_refs import OWNER
 
+# Defined apart, models of this app all the same.
+from .knowledge_models import KnowledgeBase, KnowledgeDocument  # noqa: F401
+
 
 class Conversation(models.Model):
     class ThinkingLevel(models.TextChoices):
@@ -73,6 +76,8 @@ class Conversation(models.Model):
     unseen = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
+    # File search stores the answers may search (chatapp.knowledge checks who may use them).
+    knowledge_bases = models.ManyToManyField(KnowledgeBase, blank=True, related_name="+")
     # The leaf of the branch the owner looked at last, so a reload shows the same branch.
     current_turn = models.ForeignKey(
         "Turn", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

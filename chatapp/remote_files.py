@@ -112,7 +112,11 @@ async def replay(
 ) -> dict[str, Any]:
     """The request again as a whole replay, after the upstream lost what it named: the
     chained interaction (404), or a file (403: uploaded again). Else `exc` is raised."""
-    lost_chain = isinstance(exc, NotFoundError) and "previous_interaction_id" in request
+    lost_chain = (
+        isinstance(exc, NotFoundError)
+        and "previous_interaction_id" in request
+        and "filesearchstore" not in exc.message.lower()  # a deleted knowledge base
+    )
     lost_file = isinstance(exc, PermissionDeniedError) and bool(started.expand.remote)
     if not (lost_chain or lost_file):
         raise exc
