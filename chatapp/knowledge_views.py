@@ -131,6 +131,18 @@ def document_action(request: HttpRequest, pk: int, uuid: Any, action: str) -> Ht
 
 @login_required  # type: ignore[untyped-decorator]
 @require_safe  # type: ignore[untyped-decorator]
+def cited_document(request: HttpRequest) -> HttpResponse:
+    """A citation's document (by its upstream name) opened as our copy, for whoever may use
+    its base; the browser keeps the link's `#page=N` across the redirect."""
+    name = request.GET.get("document", "")
+    document = knowledge.cited_documents([name]).get(name)
+    if document is None or not knowledge.usable(request.user).filter(pk=document.base_id).exists():
+        raise Http404("No such document.")
+    return redirect(document.get_absolute_url())
+
+
+@login_required  # type: ignore[untyped-decorator]
+@require_safe  # type: ignore[untyped-decorator]
 def document_file(request: HttpRequest, pk: int, uuid: Any) -> FileResponse:
     """Our copy of a document, to whoever may use its base (a PDF opens at `#page=N`)."""
     base = knowledge.usable_base_or_404(request.user, pk)

@@ -44,6 +44,7 @@ urlpatterns = [
     path("files/<uuid:uuid>", file_views.serve, name="file"),
     path("kb/", knowledge_views.knowledge_list, name="knowledge_list"),
     path("kb/new", knowledge_views.knowledge_create, name="knowledge_create"),
+    path("kb/cited", knowledge_views.cited_document, name="knowledge_cited"),
     path("kb/<int:pk>/", knowledge_views.knowledge_detail, name="knowledge_detail"),
     path("kb/<int:pk>/upload", knowledge_views.knowledge_upload, name="knowledge_upload"),
     path("kb/<int:pk>/<str:action>", knowledge_views.knowledge_action, name="knowledge_action"),

@@ -220,8 +220,13 @@ async def conversation_with(user: Any, base: KnowledgeBase) -> Conversation:
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_turn_searches_the_attached_bases_and_shows_the_cited_document(
-    connect: Any, alice: Any, upstream: Any
+    connect: Any, alice: Any, bob: Any, upstream: Any
 ) -> None:
+    import re
+    from html import unescape
+
+    from asgiref.sync import sync_to_async
+
     from .test_capabilities import creates
 
     base = await ready_base(alice)
@@ -239,7 +244,17 @@ async def test_a_turn_searches_the_attached_bases_and_shows_the_cited_document(
     tools = creates(upstream)[-1]["tools"]
     assert {"type": "file_search", "file_search_store_names": [base.store_name]} in tools
     html = final["turn"]["html"]
-    assert "handbook.pdf" in html and "30 days off" in html
+    assert "30 days off" in html
+    # Numbered sources with file name and page, linked to our copy of the document.
+    assert "handbook.pdf, page 2" in html
+    links = {unescape(h) for h in re.findall(r'href="(/kb/cited\?[^"]+)"', html)}
+    (link,) = links
+    assert link.endswith("#page=2") and re.search(r'<sup class="cite"><a href="/kb/cited', html)
+    document = await KnowledgeDocument.objects.aget(base=base)
+    path = link.split("#")[0]
+    opened = await sync_to_async(lambda: client_for(alice).get(path))()
+    assert opened.status_code == 302 and opened["Location"] == document.get_absolute_url()
+    assert (await sync_to_async(lambda: client_for(bob).get(path))()).status_code == 404
 
 
 @pytest.mark.django_db(transaction=True)
