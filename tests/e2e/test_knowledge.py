@@ -65,3 +65,24 @@ def test_a_knowledge_base_answer_cites_its_pdf_by_page(quick_page: Page, tmp_pat
     assert response.ok and response.headers["content-type"] == "application/pdf"
     assert re.search(r"/kb/\d+/d/[0-9a-f-]{36}$", response.url)
     assert response.body() == handbook.read_bytes()
+
+
+def test_a_video_shows_its_upload_then_processing_and_is_answered_by_uri(
+    quick_page: Page, tmp_path: Path
+) -> None:
+    page = quick_page
+    video = tmp_path / "clip.mp4"
+    body = b"isom\x00\x00\x00\x00isomiso2avc1mp41"
+    head = (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body
+    size = 3 * 2**20
+    video.write_bytes(head + (size - len(head)).to_bytes(4, "big") + b"mdat" + bytes(size))
+    page.goto("/")
+    page.set_input_files("#file-input", str(video))
+    chip = page.locator("#attachment-tray [data-state]").first
+    expect(chip).to_have_attribute("data-state", "ready", timeout=15_000)
+    turn = send_message(page, "What happens in this video?")
+    # The turn says what it waits for, then the answer replaces it.
+    expect(turn.locator(".turn-wait")).to_contain_text("Processing video…", timeout=10_000)
+    wait_status(turn, "completed")
+    expect(turn.locator(".turn-wait")).to_have_count(0)
+    expect(answer(turn)).to_contain_text("Files API")
