@@ -192,3 +192,40 @@ async def test_an_interrupted_upload_leaves_nothing_half_registered(
     turn = await Turn.objects.aget(pk=final["turn"]["id"])
     assert turn.status == "completed"
     assert len(upstream.app.files.all()) == 1
+
+
+async def test_an_imported_conversation_uploads_its_expired_video_again(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    import json
+
+    from chatapp import importer
+    from chatapp.export import export_data
+
+    sock = await connect(alice)
+    video = await send_video(sock, user=alice)
+    first = await sock.until_final()
+    original = await Conversation.objects.aget(pk=first["turn"]["conversation"])
+    exported = json.dumps(await sync_to_async(export_data)(original)).encode()
+    imported, _ = await sync_to_async(importer.import_conversation)(alice, exported)
+    before = await Attachment.objects.aget(uuid=video["id"])
+    upstream.app.files.expire()
+
+    # The imported turns were never stored upstream: the branch is replayed, with the video.
+    leaf = await Turn.objects.filter(conversation=imported).order_by("-pk").afirst()
+    assert leaf is not None
+    await sock.send(
+        {"type": "send", "text": "Still there?", "conversation": imported.pk, "parent": leaf.pk}
+    )
+    final = await sock.until(
+        lambda f: (
+            f["type"] == "error"
+            or (f["type"] == "turn" and f.get("final") and f["turn"]["parent"] == leaf.pk)
+        )
+    )
+    assert final["type"] == "turn" and final["turn"]["status"] == "completed", final
+    after = await Attachment.objects.aget(uuid=video["id"])
+    assert after.upstream_name != before.upstream_name
+    replayed = creates(upstream)[-1]
+    assert "previous_interaction_id" not in replayed
+    assert replayed["input"][0]["content"][1]["uri"] == after.upstream_uri
