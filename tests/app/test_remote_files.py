@@ -229,3 +229,19 @@ async def test_an_imported_conversation_uploads_its_expired_video_again(
     replayed = creates(upstream)[-1]
     assert "previous_interaction_id" not in replayed
     assert replayed["input"][0]["content"][1]["uri"] == after.upstream_uri
+
+
+async def test_stopping_while_the_video_is_processing_deletes_it_upstream(
+    connect: Any, alice: Any, upstream: Any
+) -> None:
+    sock = await connect(alice)
+    video = await send_video(sock, user=alice)
+    waiting = await sock.until(lambda f: f.get("detail") == "Processing video…")
+    assert len(upstream.app.files.all()) == 1  # uploaded, not yet ACTIVE
+    await sock.send({"type": "stop", "turn": waiting["turn"]})
+    final = await sock.until_final()
+    assert final["turn"]["status"] == "stopped"
+    attachment = await Attachment.objects.aget(uuid=video["id"])
+    assert (attachment.upstream_name, attachment.upstream_uri) == ("", "")
+    assert upstream.app.files.all() == []
+    assert not creates(upstream)
