@@ -9,7 +9,7 @@ class ChatappConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal handlers: sockets closed on revocation; audit, limits and usage bookkeeping;
-        # Files API copies deleted with their attachments.
-        from . import audit, limits, remote_files, revocation, usage  # noqa: F401
+        # Files API copies and file search stores deleted with what holds them.
+        from . import audit, knowledge, limits, remote_files, revocation, usage  # noqa: F401
 
         revocation.connect()

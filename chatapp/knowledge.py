@@ -19,7 +19,10 @@ from typing import Any, TypeVar
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -119,15 +122,30 @@ def create_base(user: Any, name: str, shared: bool) -> KnowledgeBase:
 
 
 def delete_base(base: KnowledgeBase) -> None:
-    """The store goes upstream with its documents (turns using it end with a clear error)."""
-    if base.store_name:
-        try:
-            _upstream(lambda c: c.file_search_stores.delete(base.store_name, force=True))
-        except NotFoundError:
-            pass  # already gone
-    for document in base.documents.all():
-        document.file.delete(save=False)
+    """The base, its documents and (by the signals below) their files and the store upstream;
+    turns still using it end with a clear error."""
     base.delete()
+
+
+@receiver(post_delete, sender=KnowledgeBase)
+def _store_goes_too(sender: Any, instance: KnowledgeBase, **kwargs: Any) -> None:
+    # Also when its owner's account is deleted (a cascade).
+    if name := instance.store_name:
+        transaction.on_commit(lambda: _delete_store(name))
+
+
+@receiver(post_delete, sender=KnowledgeDocument)
+def _copy_goes_too(sender: Any, instance: KnowledgeDocument, **kwargs: Any) -> None:
+    instance.file.delete(save=False)
+
+
+def _delete_store(name: str) -> None:
+    try:
+        _upstream(lambda c: c.file_search_stores.delete(name, force=True))
+    except NotFoundError:
+        pass  # already gone
+    except (InteractionsError, RuntimeError) as exc:  # RuntimeError: called on an event loop
+        log.warning("deleting file search store %s: %r", name, exc)
 
 
 # --- documents ---
@@ -255,7 +273,6 @@ def remove_document(document: KnowledgeDocument) -> None:
             _upstream(lambda c: c.file_search_stores.documents.delete(name, force=True))
         except NotFoundError:
             pass
-    document.file.delete(save=False)
     document.delete()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,7 +68,7 @@ def settled(user: Any, base: KnowledgeBase) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.django_db
 def test_an_owner_builds_a_base_and_sees_each_document_indexed_or_failed(
-    alice: Any, upstream: Any
+    alice: Any, upstream: Any, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     base = make_base(alice, "  Team   handbook ")
     assert base.name == "Team handbook" and base.owner == alice and not base.shared
@@ -119,10 +120,12 @@ def test_an_owner_builds_a_base_and_sees_each_document_indexed_or_failed(
     assert len(upstream.app.file_search_stores.documents_of(store)) == 5
     client_for(alice).post(f"/kb/{base.pk}/rename", {"name": "Handbook"})
     assert KnowledgeBase.objects.get(pk=base.pk).name == "Handbook"
-    response = client_for(alice).post(f"/kb/{base.pk}/delete")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(f"/kb/{base.pk}/delete")
     assert response.status_code == 302
     assert not KnowledgeBase.objects.filter(pk=base.pk).exists()
     assert not KnowledgeDocument.objects.exists()
+    assert not list((Path(settings.MEDIA_ROOT) / "knowledge").rglob("*.*"))  # our copies too
     with pytest.raises(Exception):  # noqa: B017 (the simulator's own not-found error)
         upstream.app.file_search_stores.get(base.store_name)
 
@@ -288,3 +291,14 @@ async def test_deleting_a_base_while_a_turn_uses_it_ends_the_turn_with_a_clear_e
         }
     )
     assert (await sock.until_final())["turn"]["status"] == "completed"
+
+
+@pytest.mark.django_db
+def test_deleting_an_account_deletes_its_stores_upstream(
+    alice: Any, upstream: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    base = make_base(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.delete()
+    with pytest.raises(Exception):  # noqa: B017 (the simulator's own not-found error)
+        upstream.app.file_search_stores.get(base.store_name)
