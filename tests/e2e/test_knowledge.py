@@ -42,6 +42,10 @@ def test_a_knowledge_base_answer_cites_its_pdf_by_page(quick_page: Page, tmp_pat
     page.get_by_role("button", name="Upload").click()
     expect(page.locator(".form-error")).to_contain_text("not supported")
 
+    page.goto("/kb/")
+    expect(page.locator(".kb-list")).to_contain_text("Llama handbook")
+    screenshot(page, "knowledge-list")
+
     page.goto("/")
     page.click("#settings-btn")
     page.get_by_label("Llama handbook").check()
