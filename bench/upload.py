@@ -6,12 +6,18 @@ noise (it does not compress) like the page does (multipart, CSRF token from the 
 then send it in a message over the websocket and wait for the answer; then K = 1, 4 and 8
 uploads at the same time, and K messages with a 20 MB image each at the same time.
 
+Then a large video (--video-mb, 300 by default; a sparse MP4 made on disk): POST /upload it,
+and send it in a message, which uploads it to the simulator's Files API (resumable, streamed
+from our stored copy), waits until it is ACTIVE and gets the answer. Its figure is the peak
+RSS growth of the server over the file's size, printed as a ratio (1.0 = the whole file held
+in memory once) and against the 1 MB image's growth per byte.
+
 Memory is the Daphne process's peak RSS (the kernel's high-water mark, reset before each
 step) minus its RSS before the step. Baseline, in the same run: the same steps with a 1 MB
 image. Figures are printed (and saved to bench/results/upload.json); nothing passes or fails
 on time or memory.
 
-    .venv/bin/python bench/upload.py [--repeat 3] [--parallel 1,4,8] [--quick]
+    .venv/bin/python bench/upload.py [--repeat 3] [--parallel 1,4,8] [--video-mb 300] [--quick]
     .venv/bin/python bench/upload.py --what-if no-form-parse   # a proposed fix, measured
 """
 
@@ -96,7 +102,8 @@ async def send_with(server: LiveServer, cookies: httpx.Cookies, attachment: str)
             f = json.loads(await asyncio.wait_for(ws.recv(), 120))
             if f.get("type") == "error":
                 raise RuntimeError(f"send refused: {f}")
-            if f.get("type") == "turn" and f.get("seq") == FINAL_SEQ:
+            # The final frame: `"final": true` (the old protocol's seq == 2**31 still read).
+            if f.get("type") == "turn" and (f.get("final") or f.get("seq") == FINAL_SEQ):
                 status = f["turn"]["status"]
                 if status != "completed":
                     error = (f["turn"].get("error") or {}).get("message")
@@ -167,13 +174,19 @@ async def measure_sends(
 
 
 def _figures(
-    sampler: ProcessSampler, wall: float, files: list[bytes], times: list[float], stall: float
+    sampler: ProcessSampler,
+    wall: float,
+    files: list[bytes],
+    times: list[float],
+    stall: float,
+    total: int = 0,
 ) -> dict[str, Any]:
-    total = sum(len(f) for f in files)
+    """`total`: the bytes sent, when not the files' (a video streamed from disk)."""
+    total = total or sum(len(f) for f in files)
     return {
         "stall_ms": stall * 1000,
         "k": len(files),
-        "mib_each": mib(len(files[0])),
+        "mib_each": mib(total // len(files)),
         "mib_total": mib(total),
         "wall_s": wall,
         "each_s": statistics.median(times),
@@ -195,6 +208,59 @@ def summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("rss_before_mib", "rss_growth_mib", "growth_per_byte"):
         row[key] = worst[key]
     return row
+
+
+def sparse_mp4(path: Path, size: int) -> None:
+    """An MP4 of `size` bytes, nearly all of it a hole in the file (no disk, no time)."""
+    body = b"isom\x00\x00\x00\x00isomiso2avc1mp41"
+    head = (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body
+    with path.open("wb") as f:
+        f.write(head + (size - len(head)).to_bytes(4, "big") + b"mdat")
+        f.truncate(size)
+
+
+async def video_step(
+    server: LiveServer, cookies: httpx.Cookies, path: Path, size: int, ident: str
+) -> Any:
+    """POST /upload the video (ident empty), else send the uploaded one; figures."""
+    async with httpx.AsyncClient(
+        base_url=server.url, cookies=cookies, trust_env=False, timeout=600
+    ) as http:
+        async with Probe(server) as probe:
+            with ProcessSampler(server.pid, interval=0.01) as sampler:
+                started = time.perf_counter()
+                if ident:
+                    await send_with(server, cookies, ident)
+                else:
+                    with path.open("rb") as fh:  # httpx streams a file object in chunks
+                        response = await http.post(
+                            "/upload",
+                            files={"file": ("clip.mp4", fh, "video/mp4")},
+                            headers={"X-CSRFToken": http.cookies["csrftoken"]},
+                        )
+                    if response.status_code != 201:
+                        raise RuntimeError(f"video refused: {response.status_code}")
+                    ident = str(response.json()["id"])
+                wall = time.perf_counter() - started
+    return _figures(sampler, wall, [bytes(0)], [wall], probe.worst, total=size), ident
+
+
+def run_video(tmp: Path, env: dict[str, str], size_mb: float) -> dict[str, Any]:
+    """The large video, on fresh servers: uploaded, then (after a restart) sent."""
+    size = int(size_mb * 2**20)
+    path = tmp / "clip.mp4"
+    sparse_mp4(path, size)
+    env = {**env, "UPLOAD_MAX_VIDEO_MB": str(int(size_mb) + 16)}
+    var_dir = tmp / "server-video"
+    with run_daphne(tmp, var_dir=var_dir, **env) as server:
+        create_user(server)
+        cookies = sign_in(server.url)
+        uploaded, ident = asyncio.run(video_step(server, cookies, path, size, ""))
+    with run_daphne(tmp, var_dir=var_dir, **env) as server:
+        sent, _ = asyncio.run(video_step(server, cookies, path, size, ident))
+    label = f"video {size_mb:.0f} MB"
+    print(f"{label}: upload {uploaded['wall_s']:.2f}s, send {sent['wall_s']:.2f}s")
+    return {"uploads": {"case": label, **uploaded}, "sends": {"case": label, **sent}}
 
 
 def run(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
@@ -221,6 +287,10 @@ def run(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str, A
         results["uploads"].append({"case": label, **summary(ups)})
         results["sends"].append({"case": label, **summary(snds)})
         print(f"{label}: upload {ups[0]['wall_s']:.2f}s, send {snds[0]['wall_s']:.2f}s")
+    if args.video_mb:
+        video = run_video(tmp, env, args.video_mb)
+        for kind in ("uploads", "sends"):
+            results[kind].append(video[kind])
     for kind in ("uploads", "sends"):
         base = results[kind][0]
         for row in results[kind]:
@@ -278,6 +348,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--parallel", default="1,4,8", help="K uploads at the same time")
     parser.add_argument("--size-mb", type=float, default=20.0, help="the big file (<= 20)")
+    parser.add_argument("--video-mb", type=float, default=300.0, help="0: no video case")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument(
         "--upstream",
@@ -295,7 +366,7 @@ def main() -> None:
     args = parser.parse_args()
     args.parallel = [int(k) for k in args.parallel.split(",") if k.strip()]
     if args.quick:
-        args.repeat, args.parallel, args.size_mb = 1, [2], 5.0
+        args.repeat, args.parallel, args.size_mb, args.video_mb = 1, [2], 5.0, 20.0
     with workdir("bench-upload-") as tmp:
         args.what_if_names = [name for name in args.what_if.split(",") if name]
         upstream = (
@@ -322,7 +393,8 @@ def main() -> None:
     print(table(results["sends"], COLUMNS))
     print(
         "\n'RSS growth / bytes' is the server's peak RSS growth over the bytes of the files: "
-        "1.0 means it held each file in memory once. 'healthz max ms' is the slowest of the "
+        "1.0 means it held each file in memory once (for the video: its peak RSS growth over "
+        "the file's size, through the Files API upload). 'healthz max ms' is the slowest of the "
         "GET /healthz sent every 20 ms meanwhile: how long the event loop stalled."
     )
     out = save("upload-what-if" if args.what_if else "upload", results)

@@ -9,7 +9,16 @@ class ChatappConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal handlers: sockets closed on revocation; audit, limits and usage bookkeeping;
-        # a deleted share link's stored copy.
-        from . import audit, limits, revocation, share_links, usage  # noqa: F401
+        # a deleted share link's stored copy; Files API copies and file search stores deleted
+        # with what holds them.
+        from . import (  # noqa: F401
+            audit,
+            knowledge,
+            limits,
+            remote_files,
+            revocation,
+            share_links,
+            usage,
+        )
 
         revocation.connect()

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 FILE_ROUTES: dict[str, Callable[[], int]] = {
     "upload": max_upload_request_bytes,
     "import_conversation": lambda: importer.MAX_IMPORT_BYTES + MULTIPART_OVERHEAD,
+    "knowledge_upload": lambda: settings.KNOWLEDGE_MAX_DOCUMENT_BYTES + MULTIPART_OVERHEAD,
 }
 # How long a refused request's remaining body is read (and dropped) before the connection is
 # cut: a client that sends everything before it reads gets the 413 instead of a reset.

@@ -12,6 +12,7 @@ from interactions_client import (
     AuthenticationError,
     BadRequestError,
     InteractionsError,
+    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
 )
@@ -58,6 +59,12 @@ def describe(exc: BaseException) -> dict[str, Any]:
         return error("rate_limited", "Gemini is rate-limiting requests right now (429).")
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
         return error("auth", "The server's Gemini API key was refused.", retryable=False)
+    if isinstance(exc, NotFoundError) and "filesearchstore" in exc.message.lower():
+        return error(
+            "knowledge_base",
+            "A knowledge base this conversation searches was deleted while the answer was "
+            "being written. Send the message again to answer without it.",
+        )
     if isinstance(exc, BadRequestError):
         return error("bad_request", f"Gemini refused the request: {exc.message}", retryable=False)
     if isinstance(exc, APIStatusError):

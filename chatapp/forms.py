@@ -12,7 +12,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from .models import Conversation
+from .knowledge import usable
+from .models import Conversation, KnowledgeBase
 from .structured import parse_schema_text
 from .tools import available as available_tools
 
@@ -34,6 +35,13 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
                 "placeholder": '{"type": "object", "properties": {...}}',
             }
         ),
+    )
+    knowledge_bases = forms.ModelMultipleChoiceField(
+        queryset=KnowledgeBase.objects.none(),
+        required=False,
+        label="Knowledge bases",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="answers search these documents and cite them",
     )
     # The page's script posts the whole form: `required` attributes would add nothing.
     use_required_attribute = False
@@ -88,6 +96,15 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
             for group, names in settings.CHAT_MODELS.items()
         ]
         self.fields["tools"].choices = [(t.name, t.name) for t in available_tools()]
+        bases = self.fields["knowledge_bases"]
+        assert isinstance(bases, forms.ModelMultipleChoiceField)
+        # Only the bases the conversation's owner may use (a view refuses others with a 404).
+        owner = self.instance.owner if self.instance.owner_id else None
+        bases.queryset = usable(owner) if owner is not None else KnowledgeBase.objects.none()
+        if self.instance.pk:
+            self.initial["knowledge_bases"] = list(
+                bases.queryset.filter(pk__in=self.instance.knowledge_bases.all())
+            )
         # Too long a schema gets the server's message, not a silent cut by the browser.
         self.fields["response_schema"].widget.attrs.pop("maxlength", None)
         self.initial["tools"] = self.instance.tools
@@ -112,6 +129,7 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         conversation.response_schema = self.cleaned_data.get("response_schema")
         if commit:
             conversation.save()
+            conversation.knowledge_bases.set(self.cleaned_data.get("knowledge_bases") or [])
         return conversation
 
     def clean_temperature(self) -> float | None:

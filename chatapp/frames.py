@@ -6,7 +6,8 @@ HTML inside frames. The protocol (the page's side is in `chatapp.protocol`):
         message, edit, regeneration, retry, or a recovery by another worker): the page
         replaces the turn whatever it had. `final`: the run's last frame; nothing follows it.
         Neither: a snapshot, sent to one socket when it subscribes.
-    {"type": "status", "turn": id, "seq": n, "status": "in_progress"}
+    {"type": "status", "turn": id, "seq": n, "status": "in_progress", "detail"?: "..."}
+        `detail`: what the turn waits for before the model answers ("Processing video…").
     {"type": "delta", "turn": id, "seq": n, "index": i, "delta": {"type": ..., "text": ...}}
         Streamed text of step i (`text` or `thought_summary`). Under backlog consecutive
         deltas of one step leave as one frame with `"from": m`: it covers seqs m..n in order.
@@ -184,8 +185,11 @@ def turn_frame(
     return Frame(turn.conversation_id, "turn", _rendered(make), turn=turn.pk, seq=seq, flags=flags)
 
 
-def status_frame(conversation: int, turn: int, seq: int, status: str) -> Frame:
-    body = {"type": "status", "turn": turn, "seq": seq, "status": status}
+def status_frame(conversation: int, turn: int, seq: int, status: str, detail: str = "") -> Frame:
+    """`detail`: what the turn waits for, e.g. "Processing video…" (plain text)."""
+    body: dict[str, Any] = {"type": "status", "turn": turn, "seq": seq, "status": status}
+    if detail:
+        body["detail"] = detail
     return Frame(conversation, "status", body, turn=turn, seq=seq)
 
 

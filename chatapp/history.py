@@ -29,12 +29,15 @@ def is_agent(conversation: Conversation) -> bool:
 
 
 def tool_declarations(conversation: Conversation) -> list[dict[str, Any]]:
+    from .knowledge import store_names
     from .tools import registry
 
     # Grounding is a built-in tool named like its switch: {"type": "google_search"}.
     tools = [{"type": name} for name in Conversation.GROUNDING if getattr(conversation, name)]
     available = registry()
     tools += [available[name].declaration() for name in conversation.tools if name in available]
+    if conversation.pk and (stores := store_names(conversation)):
+        tools.append({"type": "file_search", "file_search_store_names": stores})
     return tools
 
 

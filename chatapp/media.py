@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile
 
 from .file_refs import referenced_files
 from .models import Attachment, Turn
+from .remote_files import uri_content, uses_files_api
 from .sniffing import HEAD_BYTES, detect
 from .uploads import UploadError, human_size, max_bytes, upstream_content, validate_image
 
@@ -90,23 +91,27 @@ def _refused(item: dict[str, Any], reason: str) -> dict[str, Any]:
     return {"type": "text", "text": f"\n\n*[A generated {noun}{said} was not kept: {reason}.]*\n\n"}
 
 
-def expander(owner_id: int, turns: list[Turn]) -> Any:
-    """A function that turns attachment references back into API content (reads files).
+class Expander:
+    """Turns attachment references back into API content (reads files, so run it in a thread).
 
     Edits and regenerations share their sibling's files, so files are found by reference,
-    and only among the conversation owner's.
+    and only among the conversation owner's. Uploads that go by Files API uri are in `remote`:
+    the generation makes them ACTIVE upstream (`chatapp.remote_files.ensure`) before sending.
     """
-    wanted: set[str] = set()
-    for turn in turns:
-        wanted |= referenced_files([turn.user_input, turn.steps])
-    attachments = Attachment.objects.filter(owner_id=owner_id, uuid__in=wanted) if wanted else []
-    by_uuid = {str(a.uuid): a for a in attachments}
 
-    def expand(item: dict[str, Any]) -> dict[str, Any]:
+    def __init__(self, owner_id: int, turns: list[Turn]) -> None:
+        wanted: set[str] = set()
+        for turn in turns:
+            wanted |= referenced_files([turn.user_input, turn.steps])
+        found = Attachment.objects.filter(owner_id=owner_id, uuid__in=wanted) if wanted else []
+        self.by_uuid = {str(a.uuid): a for a in found}
+        self.remote = [a for a in self.by_uuid.values() if uses_files_api(a)]
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         reference = item.get("attachment")
         if not isinstance(reference, str):
             return item
-        attachment = by_uuid.get(reference)
+        attachment = self.by_uuid.get(reference)
         if attachment is None:
             return {k: v for k, v in item.items() if k != "attachment"}
         if attachment.generated:
@@ -114,6 +119,6 @@ def expander(owner_id: int, turns: list[Turn]) -> Any:
                 data = base64.b64encode(fh.read()).decode()
             rest = {k: v for k, v in item.items() if k != "attachment"}
             return {**rest, "data": data}
+        if uses_files_api(attachment):
+            return uri_content(attachment)
         return upstream_content(attachment)
-
-    return expand

@@ -20,6 +20,9 @@ from django.utils import timezone
 
 from .file_refs import OWNER
 
+# Defined apart, models of this app all the same.
+from .knowledge_models import KnowledgeBase, KnowledgeDocument  # noqa: F401
+
 
 class Conversation(models.Model):
     class ThinkingLevel(models.TextChoices):
@@ -73,6 +76,8 @@ class Conversation(models.Model):
     unseen = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
+    # File search stores the answers may search (chatapp.knowledge checks who may use them).
+    knowledge_bases = models.ManyToManyField(KnowledgeBase, blank=True, related_name="+")
     # The leaf of the branch the owner looked at last, so a reload shows the same branch.
     current_turn = models.ForeignKey(
         "Turn", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -183,6 +188,10 @@ class Attachment(models.Model):
     generated = models.BooleanField(default=False)
     file = models.FileField(upload_to=attachment_path, max_length=300)
     created = models.DateTimeField(default=timezone.now)
+    # Our upload of this file to Gemini's Files API (chatapp.remote_files), while it lasts.
+    upstream_name = models.CharField(max_length=200, blank=True)
+    upstream_uri = models.CharField(max_length=500, blank=True)
+    upstream_expires = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.uuid}"

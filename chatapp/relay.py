@@ -24,13 +24,15 @@ from interactions_client import (
     Accumulator,
     InteractionsError,
     NotFoundError,
+    PermissionDeniedError,
     StreamEvent,
 )
 
-from . import delivery, frames, metrics, tracing, turn_hooks, turns, upstream, workers
+from . import delivery, frames, metrics, remote_files, tracing, turn_hooks, turns, upstream, workers
+from .agent_env import learn_environment
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
-from .history import build_request, continuation_request, is_agent
+from .history import continuation_request
 from .logs import log_generation
 from .media import save_generated
 from .models import Conversation, Turn
@@ -125,26 +127,27 @@ class Generation:
         started = self.started_turn
         assert started is not None
         delivery.publish(self._turn_frame("reset"))
-        self.seq += 1
         self.turn.status = Turn.Status.IN_PROGRESS
-        delivery.publish(
-            frames.status_frame(self.conversation_id, self.turn_id, self.seq, "in_progress")
-        )
-        request = started.request
+        await self._status()
+        client = upstream.client(self.turn_id)
+        request = await remote_files.ready(started, client, self._status)
         try:
             await self._call(request)
-        except NotFoundError:
-            if "previous_interaction_id" not in request or self.acc.last_event_id:
+        except (NotFoundError, PermissionDeniedError) as exc:
+            if self.acc.last_event_id:
                 raise
-            # The chained interaction expired upstream: replay the branch from our copy.
-            log.info("turn %s: previous interaction gone, replaying history", self.turn_id)
+            # The chained interaction or a file expired upstream: replay from our copy.
+            request = await remote_files.replay(exc, request, started, client, self._status)
+            log.info("turn %s: %r upstream, history replayed", self.turn_id, exc)
             self.acc = Accumulator()
-            request = await sync_to_async(build_request)(
-                self.turn.conversation, started.path, force_replay=True, expand=started.expand
-            )
             await self._call(request)
         await self._tool_rounds(started)
-        await self._learn_environment()
+        await learn_environment(self.turn.conversation, self.acc, self.turn_id)
+
+    async def _status(self, detail: str = "") -> None:
+        self.seq += 1
+        where = (self.conversation_id, self.turn_id, self.seq)
+        delivery.publish(frames.status_frame(*where, "in_progress", detail))
 
     async def _tool_rounds(self, started: Started) -> None:
         from .tools import function_result_step, run_tool
@@ -257,20 +260,6 @@ class Generation:
             self.acc.feed_interaction(interaction)
             return
         await self._consume(stream)
-
-    async def _learn_environment(self) -> None:
-        """An agent's stream may not name its environment: ask once, so the next turn reuses it."""
-        conversation = self.turn.conversation
-        interaction_id = self.acc.data.get("id")
-        if not is_agent(conversation) or self.acc.data.get("environment_id") or not interaction_id:
-            return
-        try:
-            interaction = await upstream.client(self.turn_id).interactions.get(interaction_id)
-        except InteractionsError as exc:
-            log.info("turn %s: environment of %s unknown (%r)", self.turn_id, interaction_id, exc)
-            return
-        if interaction.environment_id:
-            self.acc.data["environment_id"] = interaction.environment_id
 
     # --- the stream ---
 

@@ -262,6 +262,14 @@ UPLOAD_MAX_BYTES = {
     "video": env_int("UPLOAD_MAX_VIDEO_MB", 100) * 1024 * 1024,
     "document": env_int("UPLOAD_MAX_DOCUMENT_MB", 50) * 1024 * 1024,
 }
+# Media this large (and any video) goes to Gemini's Files API, streamed from our copy and
+# used by uri (chatapp.remote_files); smaller images stay inline. The API takes 2 GB a file.
+FILES_API_MIN_BYTES = env_int("FILES_API_MIN_MB", 15) * 1024 * 1024
+FILES_API_ACTIVE_TIMEOUT_SECONDS = env_int("FILES_API_ACTIVE_TIMEOUT_SECONDS", 600)
+if max(UPLOAD_MAX_BYTES.values()) > 2048 * 1024 * 1024:
+    raise ImproperlyConfigured("UPLOAD_MAX_*_MB: the Files API takes 2048 MB a file at most")
+# Knowledge base documents (Gemini's file search stores take 100 MB a document).
+KNOWLEDGE_MAX_DOCUMENT_BYTES = env_int("KNOWLEDGE_MAX_DOCUMENT_MB", 100) * 1024 * 1024
 # Images with more pixels are refused as possible decompression bombs, from their headers:
 # nothing is decoded (chatapp.image_headers).
 UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 50_000_000)

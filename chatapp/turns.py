@@ -22,7 +22,7 @@ from . import limits, usage
 from .branches import Tree
 from .db_retry import with_retries
 from .history import build_request
-from .media import expander
+from .media import Expander
 from .models import Attachment, Conversation, Turn
 from .protocol import ClientError, Send
 from .titles import title_from
@@ -270,6 +270,6 @@ def _prepare(turn: Turn, conversation: Conversation) -> Started:
     mine = tree.by_id[turn.pk]
     path = tree.path_to(mine)
     path[-1] = turn
-    expand = expander(conversation.owner_id, path)
+    expand = Expander(conversation.owner_id, path)
     request = build_request(conversation, path, expand=expand)
     return Started(turn, tree.siblings(mine), path, request, expand)

@@ -5,7 +5,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import export_views, file_views, metrics, schedule_views, share_views, usage_views, views
+from . import (
+    export_views,
+    file_views,
+    knowledge_views,
+    metrics,
+    schedule_views,
+    share_views,
+    usage_views,
+    views,
+)
 from .limits import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -49,6 +58,18 @@ urlpatterns = [
     ),
     path("upload", file_views.upload, name="upload"),
     path("files/<uuid:uuid>", file_views.serve, name="file"),
+    path("kb/", knowledge_views.knowledge_list, name="knowledge_list"),
+    path("kb/new", knowledge_views.knowledge_create, name="knowledge_create"),
+    path("kb/cited", knowledge_views.cited_document, name="knowledge_cited"),
+    path("kb/<int:pk>/", knowledge_views.knowledge_detail, name="knowledge_detail"),
+    path("kb/<int:pk>/upload", knowledge_views.knowledge_upload, name="knowledge_upload"),
+    path("kb/<int:pk>/<str:action>", knowledge_views.knowledge_action, name="knowledge_action"),
+    path("kb/<int:pk>/d/<uuid:uuid>", knowledge_views.document_file, name="knowledge_document"),
+    path(
+        "kb/<int:pk>/d/<uuid:uuid>/<str:action>",
+        knowledge_views.document_action,
+        name="knowledge_document_action",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

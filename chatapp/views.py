@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from . import shutdown, titles
 from .branches import Tree
 from .forms import SettingsForm
+from .knowledge import usable_or_404
 from .models import Conversation, owned_conversation_or_404
 from .payloads import turn_payload
 from .responses import error_response, form_error_response, wants_json
@@ -95,7 +96,7 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
     return {
         "conversation": conversation,
         "available_tools": available_tools(),
-        "settings_form": SettingsForm(instance=conversation or Conversation()),
+        "settings_form": SettingsForm(instance=conversation or Conversation(owner=request.user)),
         "sidebar": sidebar_page(request),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
     }
@@ -137,6 +138,7 @@ def sidebar(request: HttpRequest) -> HttpResponse:
 @login_required
 def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = owned_conversation_or_404(request.user, pk)
+    usable_or_404(request.user, request.POST.getlist("knowledge_bases"))
     form = SettingsForm(request.POST, instance=conversation)
     if not form.is_valid():
         return form_error_response(form)
@@ -189,6 +191,7 @@ def _retitle(request: HttpRequest, conversation: Conversation) -> HttpResponse:
 @login_required
 def new_conversation(request: HttpRequest) -> HttpResponse:
     """Create a conversation from the new-chat settings, before its first message."""
+    usable_or_404(request.user, request.POST.getlist("knowledge_bases"))
     form = SettingsForm(request.POST, instance=Conversation(owner=request.user))
     if not form.is_valid():
         return form_error_response(form)

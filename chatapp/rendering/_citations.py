@@ -1,12 +1,15 @@
-"""Citation markers at the UTF-8 byte offsets of ``url_citation`` annotations."""
+"""Citation markers at the UTF-8 byte offsets of ``url_citation`` annotations, and of
+``file_citation`` ones (knowledge base documents: file name and page, linked through
+``/kb/cited``, which opens our copy to whoever may use its base)."""
 
 from __future__ import annotations
 
+import html
 import re
 from bisect import bisect_left
 from itertools import accumulate
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from ._markdown import PH_CLOSE, PH_OPEN, PUA, clean_text, is_http_url, render_source
 
@@ -49,7 +52,7 @@ def render_text_with_citations(
     def number(url: str, title: str) -> int:
         if url not in numbers:
             n = numbers[url] = len(numbers) + 1
-            domain = _domain(url)
+            domain = _domain(url) or "knowledge base"
             sources.append({"n": n, "url": url, "title": title or domain, "domain": domain})
             cites[n] = (url, title or domain)
         return numbers[url]
@@ -69,10 +72,17 @@ def render_text_with_citations(
         pieces += [f"{PH_OPEN}{n}{PH_CLOSE}" for n in inserts[pos]]
         last = pos
     pieces.append(PUA.sub("", text[last:]))
-    return render_source("".join(pieces), cites), sources
+    return _relinked(render_source("".join(pieces), cites), cites), sources
+
+
+# The upstream name of a file search store's document, as a `file_citation` gives it.
+_DOCUMENT = re.compile(r"fileSearchStores/[A-Za-z0-9_-]{1,100}/documents/[A-Za-z0-9_.-]{1,200}")
+CITED_DOCUMENT = "/kb/cited"
 
 
 def _citation_source(ann: object) -> tuple[str, str] | None:
+    if isinstance(ann, dict) and ann.get("type") == "file_citation":
+        return _file_source(ann)
     if not isinstance(ann, dict) or ann.get("type") not in ("url_citation", "place_citation"):
         return None
     url = ann.get("url")
@@ -81,6 +91,33 @@ def _citation_source(ann: object) -> tuple[str, str] | None:
     title = ann.get("title") if ann.get("type") == "url_citation" else ann.get("name")
     title = " ".join(title.split())[:300] if isinstance(title, str) else ""
     return url, PUA.sub("", title)
+
+
+def _relinked(rendered: str, cites: dict[int, tuple[str, str]]) -> str:
+    """Document citations' links put back on their markers: the sanitizer drops relative
+    links (model text may not have them), but these are ours, built from checked parts.
+    Raw HTML is escaped in model text, so only the cite renderer writes `<a data-cite=`."""
+    for n, (url, _) in cites.items():
+        if url.startswith(CITED_DOCUMENT + "?"):
+            rendered = rendered.replace(
+                f'<a data-cite="{n}" ', f'<a href="{html.escape(url)}" data-cite="{n}" '
+            )
+    return rendered
+
+
+def _file_source(ann: dict[str, Any]) -> tuple[str, str] | None:
+    """(link, "file name, page N") of a document citation; None when it names no document."""
+    uri = ann.get("document_uri")
+    if not isinstance(uri, str) or not _DOCUMENT.fullmatch(uri):
+        return None
+    name = ann.get("file_name")
+    name = " ".join(name.split())[:300] if isinstance(name, str) else ""
+    name = PUA.sub("", name) or "Document"
+    page = ann.get("page_number")
+    url = f"{CITED_DOCUMENT}?{urlencode({'document': uri})}"
+    if isinstance(page, int) and not isinstance(page, bool) and 0 < page < 1_000_000:
+        return f"{url}#page={page}", f"{name}, page {page}"
+    return url, name
 
 
 def _char_position(text: str, byte_starts: list[int], start: object, end: object) -> int | None:

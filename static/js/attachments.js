@@ -111,13 +111,7 @@ async function upload(item) {
   const form = new FormData();
   form.append("file", item.file, item.name);
   try {
-    const response = await fetch(UPLOAD_URL, {
-      method: "POST",
-      body: form,
-      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-      credentials: "same-origin",
-      signal: item.controller.signal,
-    });
+    const response = await postWithProgress(item, form);
     const json = await readJson(response);
     if (!response.ok || !json || !json.id) throw new Error(uploadError(response, json));
     Object.assign(item, {
@@ -137,6 +131,31 @@ async function upload(item) {
     item.controller = null;
   }
   render(item);
+}
+
+// fetch() cannot report upload progress, and a large video takes minutes: XHR does.
+function postWithProgress(item, form) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", UPLOAD_URL);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (event) => {
+      const percent = event.lengthComputable ? Math.floor((event.loaded * 100) / event.total) : null;
+      if (percent !== null && percent !== item.percent) { item.percent = percent; render(item); }
+    };
+    xhr.onload = () => resolve({
+      ok: xhr.status >= 200 && xhr.status < 300,
+      status: xhr.status,
+      redirected: Boolean(xhr.responseURL) && new URL(xhr.responseURL).pathname !== UPLOAD_URL,
+      headers: { get: (name) => xhr.getResponseHeader(name) },
+      json: async () => JSON.parse(xhr.responseText),
+    });
+    xhr.onerror = () => reject(new TypeError("network error"));
+    xhr.onabort = () => reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
+    item.controller.signal.addEventListener("abort", () => xhr.abort());
+    xhr.send(form);
+  });
 }
 
 async function readJson(response) {
@@ -325,7 +344,7 @@ function render(item) {
 function metaText(item) {
   switch (item.state) {
     case "queued": return `${humanSize(item.size)} · waiting…`;
-    case "uploading": return `${humanSize(item.size)} · uploading…`;
+    case "uploading": return `${humanSize(item.size)} · uploading… ${item.percent ?? 0}%`;
     case "error": return item.error;
     case "link": return `Audio link · ${hostOf(item.url)}`;
     default: return humanSize(item.size);

@@ -190,6 +190,10 @@ function applyStatus(frame) {
   const turnEl = document.getElementById(`turn-${frame.turn}`);
   turnEl.dataset.status = frame.status;
   turnEl.className = turnEl.className.replace(/\bstatus-\S+/, `status-${frame.status}`);
+  // What the turn waits for before the model answers ("Processing video…"), as plain text.
+  let wait = turnEl.querySelector(".turn-wait");
+  if (!wait && frame.detail) wait = turnEl.appendChild(Object.assign(document.createElement("p"), { className: "turn-wait" }));
+  if (wait) wait.textContent = frame.detail || "";
 }
 
 function applyDelta(frame) {

@@ -948,3 +948,32 @@ def test_plain_text_joins_runs() -> None:
     ]
     assert plain_text(steps) == "Let me check.\n\nThe answer is 42."
     assert plain_text([]) == "" and plain_text(None) == ""
+
+
+def test_file_citations_are_numbered_sources_with_name_and_page() -> None:
+    from chatapp.rendering import render_text_with_citations
+
+    text = "Llamas rest.\n\nThey get 30 days off."
+    end = len(text.encode())
+    doc = "fileSearchStores/s1/documents/d-1"
+    html, sources = render_text_with_citations(
+        text,
+        [
+            {"type": "file_citation", "file_name": "<b>hand</b>book.pdf", "document_uri": doc,
+             "page_number": 2, "start_index": 0, "end_index": 12},
+            {"type": "file_citation", "file_name": "notes.md", "document_uri": doc,
+             "start_index": 14, "end_index": end},
+            # Not a document of a store: not linked anywhere.
+            {"type": "file_citation", "file_name": "x", "document_uri": "javascript:alert(1)",
+             "start_index": 0, "end_index": 5},
+        ],
+    )  # fmt: skip
+    link = "/kb/cited?document=fileSearchStores%2Fs1%2Fdocuments%2Fd-1"
+    assert sources == [
+        {"n": 1, "url": link + "#page=2", "title": "<b>hand</b>book.pdf, page 2",
+         "domain": "knowledge base"},
+        {"n": 2, "url": link, "title": "notes.md", "domain": "knowledge base"},
+    ]  # fmt: skip
+    assert f'<a href="{link}#page=2" data-cite="1"' in html
+    assert f'<a href="{link}" data-cite="2"' in html
+    assert "<b>" not in html and "javascript" not in html
