@@ -187,9 +187,11 @@ def test_an_import_cannot_borrow_another_users_files(alice: Any, bob: Any) -> No
 
     # Even a link made over a tampered snapshot does not serve another user's file.
     link = share_links.create_link(bob, imported, None)
-    ShareLink.objects.filter(pk=link.pk).update(
-        snapshot=[{**link.snapshot[0], "user_input": world["turn"].user_input}]
-    )
+    frozen = share_links.frozen_turns(link)
+    tampered = {"snapshot": [{**frozen[0], "user_input": world["turn"].user_input}], "html": ""}
+    with link.content.storage.open(link.content.name, "wb") as stored:
+        stored.write(json.dumps(tampered).encode())
+    ShareLink.objects.filter(pk=link.pk).update(rendered=None, files=[])
     assert client.get(f"/s/{link.token}/files/{theirs}").status_code == 404
     assert client.get(f"/files/{theirs}").status_code == 404
     assert Client().get(f"/files/{theirs}").status_code == 302  # anonymous: to the login page
