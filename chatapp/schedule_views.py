@@ -17,7 +17,7 @@ from . import schedules
 from .models import Conversation, Schedule
 
 
-class ScheduleForm(forms.ModelForm):  # type: ignore[type-arg]
+class ScheduleForm(forms.ModelForm):  # type: ignore[misc]
     at = forms.DateTimeField(
         label="When",
         help_text="The first run (once), or the time of day and weekday it repeats at.",

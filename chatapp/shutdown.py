@@ -45,7 +45,8 @@ def install() -> None:
         return
     from twisted.internet import reactor
 
-    reactor.addSystemEventTrigger("before", "shutdown", _drain_deferred)
+    core: Any = reactor  # typed as an interface whose stub counts `self` as an argument
+    core.addSystemEventTrigger("before", "shutdown", _drain_deferred)
 
 
 def _drain_deferred() -> Any:

@@ -22,7 +22,7 @@ INSTRUCTION = (
 )
 # What the model is shown of the conversation: enough for a title, and cheap.
 SHOWN_CHARS = 2000
-_pending: set[asyncio.Task[None]] = set()
+_pending: set[asyncio.Task[str]] = set()
 
 
 def title_from(text: str) -> str:

@@ -62,7 +62,10 @@ def delivered(traceparent: str, socket: str, conversation: int, turn: int | None
     """A final frame reached a socket: a short span under the turn's trace."""
     if not traceparent:
         return
-    attributes = {"chat.socket": socket.rsplit("|", 1)[-1][-12:], "chat.conversation": conversation}
+    attributes: dict[str, str | int] = {
+        "chat.socket": socket.rsplit("|", 1)[-1][-12:],
+        "chat.conversation": conversation,
+    }
     if turn is not None:
         attributes["chat.turn"] = turn
     with tracer.start_as_current_span(
