@@ -163,7 +163,7 @@ class Site:
             if kind == "uuid":
                 return draw(st.sampled_from([self.ids["file"], str(uuid.UUID(int=0))]))
             value = draw(st.sampled_from([self.ids["token"], *ACTIONS]) | _text)
-            return quote(value, safe="")
+            return quote(_encode(value), safe="")
 
         return re.sub(r"\{(\w+)\}", fill, route)
 
