@@ -79,6 +79,11 @@ def chat_answer(ctx: Context, *, long: bool = False) -> str:
     return "\n\n".join(parts)
 
 
+def echo_answer(ctx: Context) -> str:
+    """The prompt itself as the answer's Markdown (``[[sim:echo]]``): any text a test needs."""
+    return f"{BANNER}\n\n{ctx.raw_prompt()}"
+
+
 def long_body(prompt: str) -> str:
     """About 4 KB of numbered sections, so the answer needs several continuation hops."""
     topic = " ".join(prompt.split()[:5]) or "the topic"

@@ -197,6 +197,8 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
         if "long" in ctx.directives:
             extra.append(answers.long_body(prompt))
         text = "\n\n".join([text, *extra])
+    elif "echo" in ctx.directives:
+        text = "\n\n".join([answers.echo_answer(ctx), *extra])
     else:
         text = "\n\n".join([answers.chat_answer(ctx, long="long" in ctx.directives), *extra])
     item = text_item(text)

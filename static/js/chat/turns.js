@@ -1,0 +1,180 @@
+// Turn frames → the page: turns inserted in branch order, frames of a turn applied in seq
+// order (a gap asks for a snapshot), streamed text rendered live as Markdown, and the server's
+// HTML of a finished step put in its place. Turn and step markup always comes from the
+// server (its templates and sanitizer); live text goes through markdown/render.js.
+import { LiveMarkdown } from "../markdown/live.js";
+import { typeset } from "../markdown/typeset.js";
+import { afterChange, chat, elementFrom, isNearBottom, lastTurn, messages, runningTurn, scrollToBottom, state } from "./page.js";
+import { isOpen, send } from "./socket.js";
+
+const seqs = new Map(); // turn id -> highest seq applied (Infinity after the final frame)
+const heard = new Map(); // running turn id -> when its last frame arrived
+const stallMs = Number(chat.dataset.stallMs) || 15000;
+// "turn:step" -> the live renderer of a block, kept after its step frame: a block continued
+// by a later hop streams on from its whole source, so nothing is split at the hop.
+const lives = new Map();
+
+function fresh(turnId, seq) {
+  const known = seqs.get(turnId);
+  return known === undefined || seq > known;
+}
+
+/** Render what the server sent: maths, diagrams, code tools; live text becomes live Markdown. */
+export function prepare(root) {
+  typeset(root);
+  for (const el of root.querySelectorAll(".live-text:not(.markdown)")) {
+    el.classList.add("markdown");
+    const key = `${el.closest(".turn").dataset.turn}:${el.closest("[data-step]").dataset.step}`;
+    lives.set(key, new LiveMarkdown(el, el.textContent));
+  }
+}
+
+// A `turn` frame: `reset` starts a new run (always applied), `final` ends it (always
+// applied, nothing of that run can follow), else it is a snapshot, applied when newer.
+export function applyTurn(frame) {
+  const turn = frame.turn;
+  if (turn.conversation !== state.conversationId) return;
+  if (!frame.reset && !frame.final && !fresh(turn.id, frame.seq)) return;
+  seqs.set(turn.id, frame.final ? Infinity : frame.seq);
+  heard.set(turn.id, Date.now());
+  if (frame.reset) for (const key of lives.keys()) if (key.startsWith(`${turn.id}:`)) lives.delete(key);
+  const node = elementFrom(turn.html);
+  const existing = document.getElementById(`turn-${turn.id}`);
+  if (existing) {
+    prepare(node);
+    existing.replaceWith(node);
+  } else {
+    const sibling = turn.siblings.map((id) => document.getElementById(`turn-${id}`)).find(Boolean);
+    const last = lastTurn();
+    if (sibling && frame.reset) {
+      // An edit or a regeneration: the new version replaces the old branch on screen.
+      while (sibling.nextElementSibling) sibling.nextElementSibling.remove();
+      prepare(node);
+      sibling.replaceWith(node);
+    } else if (sibling) {
+      return; // another version of an on-screen message, not the one shown
+    } else if ((turn.parent === null && !last) || (last && Number(last.dataset.turn) === turn.parent)) {
+      document.getElementById("empty-state")?.remove();
+      prepare(node);
+      messages.append(node);
+    } else {
+      return; // a turn of another branch
+    }
+  }
+  afterChange();
+}
+
+// Frames of one turn are applied in seq order; a merged delta covers `from`..`seq`. A frame
+// that starts past the next seq means frames were lost: ask for a snapshot.
+function inOrder(frame) {
+  if (!document.getElementById(`turn-${frame.turn}`) || !fresh(frame.turn, frame.seq)) return false;
+  heard.set(frame.turn, Date.now());
+  const known = seqs.get(frame.turn);
+  const first = frame.from ?? frame.seq;
+  if (known !== undefined && first !== known + 1) { resubscribe(); return false; }
+  seqs.set(frame.turn, frame.seq);
+  return true;
+}
+
+export function applyStatus(frame) {
+  if (!inOrder(frame)) return;
+  const turnEl = document.getElementById(`turn-${frame.turn}`);
+  turnEl.dataset.status = frame.status;
+  turnEl.className = turnEl.className.replace(/\bstatus-\S+/, `status-${frame.status}`);
+}
+
+let follow = false;
+export function applyDelta(frame) {
+  if (!inOrder(frame)) return;
+  const turnEl = document.getElementById(`turn-${frame.turn}`);
+  const near = isNearBottom();
+  liveFor(turnEl, frame.index, frame.delta.type).append(frame.delta.text);
+  if (near && !follow) {
+    // After the renderer's frame (requested first): keep the end of the answer in view.
+    follow = true;
+    requestAnimationFrame(() => { follow = false; scrollToBottom(); });
+  }
+}
+
+export function applyStep(frame) {
+  if (!inOrder(frame)) return;
+  const turnEl = document.getElementById(`turn-${frame.turn}`);
+  const node = elementFrom(frame.html);
+  typeset(node);
+  const existing = turnEl.querySelector(`.steps > [data-step="${frame.index}"]`);
+  if (existing) existing.replaceWith(node);
+  else turnEl.querySelector(".steps").append(node);
+  afterChange();
+}
+
+function liveStepElement(index, kind) {
+  const step = document.createElement("div");
+  step.className = "step step-live";
+  step.dataset.step = String(index);
+  const text = document.createElement("div");
+  text.className = "live-text markdown";
+  if (kind === "thought_summary") {
+    step.classList.add("step-thought");
+    const details = document.createElement("details");
+    details.className = "thinking";
+    details.open = true;
+    const summary = document.createElement("summary");
+    summary.textContent = "Thinking…";
+    details.append(summary, text);
+    step.append(details);
+  } else {
+    step.append(text);
+  }
+  return step;
+}
+
+function liveFor(turnEl, index, kind) {
+  const key = `${turnEl.dataset.turn}:${index}`;
+  const steps = turnEl.querySelector(".steps");
+  const step = steps.querySelector(`:scope > [data-step="${index}"]`);
+  const text = step?.querySelector(".live-text");
+  if (text) return lives.get(key);
+  const created = liveStepElement(index, kind);
+  const known = step ? lives.get(key) : undefined;
+  if (step && !known) {
+    // The block's first part is rendered (streamed before this page opened) and the answer
+    // goes on: the new text streams below it until the whole block is rendered again.
+    const tail = created.querySelector(".live-text");
+    step.append(tail);
+    lives.set(key, new LiveMarkdown(tail));
+  } else {
+    if (step) step.replaceWith(created); // continued by a new hop: back to live, whole
+    else steps.append(created);
+    lives.set(key, new LiveMarkdown(created.querySelector(".live-text"), known ? known.source : ""));
+  }
+  return lives.get(key);
+}
+
+let lastResubscribe = 0;
+export function resubscribe() {
+  // Several lost frames in a row ask once; the snapshot answers them all.
+  if (!state.conversationId || Date.now() - lastResubscribe < 1000) return;
+  lastResubscribe = Date.now();
+  send({ type: "subscribe", conversation: state.conversationId });
+}
+
+// A running answer that has been silent too long (a lost final frame, a worker that died):
+// ask for its state again.
+function checkStalls() {
+  const running = runningTurn();
+  if (!running || !isOpen()) return;
+  const id = Number(running.dataset.turn);
+  if (!heard.has(id)) heard.set(id, Date.now());
+  if (Date.now() - heard.get(id) > stallMs) {
+    heard.set(id, Date.now());
+    resubscribe();
+  }
+}
+
+export function start() {
+  for (const turnEl of messages.querySelectorAll(":scope > .turn")) {
+    seqs.set(Number(turnEl.dataset.turn), 0);
+    prepare(turnEl);
+  }
+  setInterval(checkStalls, Math.min(1000, stallMs / 2));
+}

@@ -1,0 +1,83 @@
+// The answer being written, rendered as it arrives. Finished blocks are sealed: rendered once
+// and never touched again. The open tail (the block being written) is rendered again at most
+// once per animation frame. The server's HTML for the finished step replaces all of it.
+import { renderMarkdown } from "./render.js";
+import { typeset } from "./typeset.js";
+
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+const LIST_ITEM = /^(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)/;
+
+/** Where `text` (starting outside any block) can be cut so that rendering both halves apart
+ * gives what rendering it whole gives: the start of the last line that follows a blank line
+ * outside a fence, starts a new top-level block (not indented, not a list item that would
+ * continue a list) and is complete. 0 when there is none. */
+export function sealPoint(text) {
+  let fence = null;
+  let blank = false;
+  let cut = 0;
+  let start = 0;
+  for (;;) {
+    const end = text.indexOf("\n", start);
+    if (end < 0) break; // the last line is still being written
+    const line = text.slice(start, end);
+    if (fence) {
+      const close = FENCE.exec(line);
+      if (close && close[1][0] === fence[0] && close[1].length >= fence.length && !line.slice(close[0].length).trim()) fence = null;
+      blank = false;
+    } else if (!line.trim()) {
+      blank = true;
+    } else {
+      if (blank && !/^[ \t]/.test(line) && !LIST_ITEM.test(line)) cut = start;
+      const open = FENCE.exec(line);
+      if (open && !(open[1][0] === "`" && line.slice(open[0].length).includes("`"))) fence = open[1];
+      blank = false;
+    }
+    start = end + 1;
+  }
+  return cut;
+}
+
+const dirty = new Set();
+let frame = 0;
+
+function renderDirty() {
+  frame = 0;
+  for (const live of dirty) if (live.el.isConnected) live.render();
+  dirty.clear();
+}
+
+export class LiveMarkdown {
+  constructor(el, source = "") {
+    this.el = el;
+    this.source = source;
+    this.sealedAt = 0; // source offset up to which the output is sealed
+    this.sealedNodes = 0; // how many of el's child nodes are sealed
+    el.liveSource = source; // for tests and Copy while streaming
+    el.replaceChildren();
+    this.render();
+  }
+
+  append(text) {
+    this.source += text;
+    this.el.liveSource = this.source;
+    dirty.add(this);
+    if (!frame) frame = requestAnimationFrame(renderDirty);
+  }
+
+  render() {
+    const el = this.el;
+    const tail = this.source.slice(this.sealedAt);
+    const cut = sealPoint(tail);
+    while (el.childNodes.length > this.sealedNodes) el.lastChild.remove();
+    if (cut) {
+      const sealed = renderMarkdown(tail.slice(0, cut));
+      typeset(sealed);
+      el.append(sealed);
+      this.sealedNodes = el.childNodes.length;
+      this.sealedAt += cut;
+    }
+    const open = renderMarkdown(this.source.slice(this.sealedAt));
+    typeset(open, { complete: false });
+    el.append(open);
+  }
+}
