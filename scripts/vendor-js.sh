@@ -63,6 +63,9 @@ unpack axe-core "$AXE_CORE"
 put "$work/axe-core/package/axe.min.js" "$root/tests/vendor/axe-core"
 put "$work/axe-core/package/LICENSE" "$root/tests/vendor/axe-core"
 
+# Source maps are not vendored: drop the comments naming them (collectstatic would look for them).
+find "$static" "$root/tests/vendor" -name '*.js' -exec sed -i '/^\/\/# sourceMappingURL=/d' {} +
+
 cat >"$static/VERSIONS" <<VERSIONS
 markdown-it $MARKDOWN_IT
 markdown-it-task-lists $TASK_LISTS
