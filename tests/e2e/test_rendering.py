@@ -5,10 +5,11 @@ Markdown rules, and untrusted text that never runs, live or final."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import answer, screenshot, send_message, wait_status
+from .conftest import LiveServer, answer, screenshot, send_message, wait_status
 
 ECHO = "[[sim:echo]] [[sim:slow]]\n"
 
@@ -98,7 +99,9 @@ def test_answer_renders_as_it_streams_then_swaps_without_a_jump(
         assert abs(before - after) <= 2, f"the answer jumped from {before}px to {after}px"
 
 
-def test_maths_and_diagrams_render_live_final_and_after_reload(page: Page) -> None:
+def test_maths_and_diagrams_render_live_final_after_reload_and_shared(
+    page: Page, new_context: Callable[..., BrowserContext], chat_server: LiveServer
+) -> None:
     page.goto("/")
     turn = send_message(page, ECHO + RICH)
     wait_live_source(page, "= \\frac{1}{3}$$\n\n")
@@ -129,6 +132,17 @@ def test_maths_and_diagrams_render_live_final_and_after_reload(page: Page) -> No
         expect(code).to_have_class("code-block wrapped")
         page.reload()
         turn = page.locator("#messages > .turn").first
+
+    # The public page of a share link typesets the same maths and diagram.
+    page.click("#share-btn")
+    page.click("#share-create")
+    share_url = page.locator(".share-url").first.input_value()
+    stranger = new_context(chat_server.url).new_page()
+    stranger.goto(share_url)
+    shared = stranger.locator("#messages")
+    expect(shared.locator(".math-display .katex-display")).to_have_count(1)
+    expect(shared.locator(".math-inline .katex")).to_have_count(1)
+    expect(shared.locator(".code-block.has-diagram .diagram svg")).to_be_visible()
 
 
 def test_bad_maths_and_bad_diagrams_show_their_source(page: Page) -> None:
