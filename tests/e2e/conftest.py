@@ -389,7 +389,7 @@ def state(turn: Locator) -> tuple[str, str, str]:
     """The turn's status, its answer text, and the text of its still-streaming steps."""
     status, text, live = turn.evaluate(
         """el => [el.dataset.status, el.querySelector('.msg-model .steps').innerText,
-                  [...el.querySelectorAll('.live-text')]
+                  [...el.querySelectorAll('.live-text:not(.thinking .live-text)')]
                     .map((n) => n.liveSource ?? n.textContent).join('')]"""
     )
     return status, text, live

@@ -5,6 +5,7 @@ Markdown rules, and untrusted text that never runs, live or final."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
@@ -46,7 +47,8 @@ SWAP_PROBE = """
 window.__swaps = [];
 const replaceWith = Element.prototype.replaceWith;
 Element.prototype.replaceWith = function (...nodes) {
-  const steps = this.classList.contains("step-live") ? this.closest(".steps") : null;
+  const text = this.matches(".step-live:not(.step-thought)");
+  const steps = text ? this.closest(".steps") : null;
   const before = steps ? steps.getBoundingClientRect().height : 0;
   replaceWith.apply(this, nodes);
   if (steps) window.__swaps.push([before, steps.getBoundingClientRect().height]);
@@ -97,6 +99,16 @@ def test_answer_renders_as_it_streams_then_swaps_without_a_jump(
     assert swaps, "no live step was replaced by the server's HTML"
     for before, after in swaps:
         assert abs(before - after) <= 2, f"the answer jumped from {before}px to {after}px"
+
+    # Copy gives the Markdown source; the second choice, the text on screen.
+    turn.get_by_role("button", name="Copy answer").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "## Part 1: a table" in copied and "|:-----|------:|" in copied
+    assert "$$\\int_0^1 x^2\\,dx = \\frac{1}{3}$$" in copied
+    turn.get_by_role("button", name="Copy as plain text").click()
+    expect(turn.get_by_role("button", name="Copy as plain text")).to_have_text("Copied")
+    plain = page.evaluate("navigator.clipboard.readText()")
+    assert "Part 1: a table" in plain and "##" not in plain and "Copy" not in plain
 
 
 def test_maths_and_diagrams_render_live_final_after_reload_and_shared(
@@ -236,3 +248,23 @@ def test_sealed_blocks_render_as_the_whole_text(quick_page: Page) -> None:
         SEALING,
     )
     assert not failures, failures[0]
+
+
+def test_thinking_streams_into_a_block_that_collapses_when_done(page: Page) -> None:
+    page.goto("/")
+    turn = send_message(page, "[[sim:slow]] think about it")
+    live = turn.locator(".step-live details.thinking[open]")
+    expect(live).to_have_count(1)
+    expect(live.locator("summary")).to_contain_text("Thinking…")
+    wait_status(turn, "completed")
+    thought = answer(turn).locator("details.thinking")
+    expect(thought).to_have_count(1)
+    expect(thought).not_to_have_attribute("open", "")
+    expect(thought.locator("summary")).to_have_text("Thinking")
+    expect(thought.locator("summary")).to_have_attribute("data-time", re.compile(r"^\d+ s$"))
+    thought.locator("summary").click()
+    expect(thought.locator(".markdown strong")).to_have_text("Planning a simulated reply")
+    # Copy gives the answer, not the thinking.
+    turn.get_by_role("button", name="Copy answer").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "Planning a simulated reply" not in copied and "think about it" in copied

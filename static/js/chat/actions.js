@@ -14,23 +14,25 @@ function onAction(event) {
     case "retry": return send({ type: "retry", turn: turnId });
     case "regenerate": return send({ type: "regenerate", turn: turnId });
     case "copy": return copyText(answerText(turnEl), button);
+    case "copy-text": return copyText(answerText(turnEl, { plain: true }), button);
     case "edit": return startEdit(turnEl);
     case "branch":
       if (button.dataset.target) location.href = `${urlFor("conversationUrl", state.conversationId)}?turn=${button.dataset.target}`;
   }
 }
 
-/** The answer as Markdown: its source when the page has it, else its text (no thinking,
- * tool cards, code-block headers or citation markers; maths as TeX). */
-export function answerText(turnEl) {
+/** The answer as Markdown (its source, kept by the page or streamed so far), or `plain`
+ * as the text on screen: no thinking, tool cards, code-block headers or citation markers. */
+export function answerText(turnEl, { plain = false } = {}) {
   const source = turnEl.querySelector(".answer-source");
-  if (source && source.value.trim() && !turnEl.querySelector(".msg-model .live-text")) return source.value.trim();
+  const streaming = turnEl.querySelector(".msg-model .live-text");
+  if (!plain && source?.value.trim() && !streaming) return source.value.trim();
   const blocks = turnEl.querySelectorAll(".msg-model .markdown:not(.thinking .markdown), .json-answer");
   return Array.from(blocks, (block) => {
-    if (block.liveSource !== undefined) return block.liveSource.trim();
+    if (!plain && block.liveSource !== undefined) return block.liveSource.trim();
     const copyOf = block.cloneNode(true);
     copyOf.querySelectorAll(".code-head, sup.cite, .diagram").forEach((el) => el.remove());
-    copyOf.querySelectorAll("[data-tex]").forEach((el) => el.replaceWith(`$${mathSource(el)}$`));
+    copyOf.querySelectorAll("[data-tex]").forEach((el) => el.replaceWith(mathSource(el)));
     return copyOf.textContent.trim();
   }).filter(Boolean).join("\n\n");
 }

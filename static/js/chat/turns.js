@@ -22,6 +22,12 @@ function fresh(turnId, seq) {
 /** Render what the server sent: maths, diagrams, code tools; live text becomes live Markdown. */
 export function prepare(root) {
   typeset(root);
+  for (const step of root.querySelectorAll(".step:not(.step-live)")) {
+    showThinkingTime(step.closest(".turn").dataset.turn, step);
+  }
+  for (const label of root.querySelectorAll(".step-live details.thinking > summary:not(.thinking-live)")) {
+    label.replaceWith(thinkingSummary());
+  }
   for (const el of root.querySelectorAll(".live-text:not(.markdown)")) {
     el.classList.add("markdown");
     const key = `${el.closest(".turn").dataset.turn}:${el.closest("[data-step]").dataset.step}`;
@@ -102,9 +108,48 @@ export function applyStep(frame) {
   const node = elementFrom(frame.html);
   typeset(node);
   const existing = turnEl.querySelector(`.steps > [data-step="${frame.index}"]`);
+  keepThinkingTime(frame.turn, existing, node);
   if (existing) existing.replaceWith(node);
   else turnEl.querySelector(".steps").append(node);
   afterChange();
+}
+
+// The label of live thinking: "Thinking…" and how long it has been going (see tick()).
+function thinkingSummary(since = Date.now()) {
+  const summary = document.createElement("summary");
+  summary.className = "thinking-live";
+  summary.dataset.since = String(since);
+  summary.textContent = "Thinking…";
+  return summary;
+}
+
+function seconds(since) {
+  return Math.max(1, Math.round((Date.now() - Number(since)) / 1000));
+}
+
+/** Once a second: the elapsed time of thinking still going on. */
+export function tick() {
+  for (const summary of messages.querySelectorAll(".thinking-live[data-since]")) {
+    summary.dataset.time = `${seconds(summary.dataset.since)} s`;
+  }
+}
+
+// A finished thought keeps how long it took (known only to the page that watched it), also
+// through the turn's later frames: "turn:step" -> seconds.
+const thinkingTimes = new Map();
+
+function keepThinkingTime(turnId, live, node) {
+  const since = live?.querySelector(".thinking-live")?.dataset.since;
+  if (since) thinkingTimes.set(`${turnId}:${node.dataset.step}`, seconds(since));
+  showThinkingTime(turnId, node);
+}
+
+function showThinkingTime(turnId, step) {
+  const time = thinkingTimes.get(`${turnId}:${step.dataset.step}`);
+  if (time === undefined) return;
+  // Shown by the style sheet (render.css): the text stays the server's, as after a reload.
+  const label = step.querySelector("details.thinking > summary") || step.querySelector(".thinking-bare");
+  if (label) label.dataset.time = `${time} s`;
 }
 
 function liveStepElement(index, kind) {
@@ -118,9 +163,7 @@ function liveStepElement(index, kind) {
     const details = document.createElement("details");
     details.className = "thinking";
     details.open = true;
-    const summary = document.createElement("summary");
-    summary.textContent = "Thinking…";
-    details.append(summary, text);
+    details.append(thinkingSummary(), text);
     step.append(details);
   } else {
     step.append(text);
@@ -177,4 +220,5 @@ export function start() {
     prepare(turnEl);
   }
   setInterval(checkStalls, Math.min(1000, stallMs / 2));
+  setInterval(tick, 1000);
 }
