@@ -268,3 +268,31 @@ def test_thinking_streams_into_a_block_that_collapses_when_done(page: Page) -> N
     turn.get_by_role("button", name="Copy answer").click()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "Planning a simulated reply" not in copied and "think about it" in copied
+
+
+def test_an_answer_over_several_hops_reads_as_one_flow(page: Page, context: BrowserContext) -> None:
+    """A table longer than one hop (1500 characters in the simulator) is never split in two,
+    neither while it streams nor once it is final."""
+    context.add_init_script(
+        """window.__most = 0;
+        window.__split = "";
+        new MutationObserver(() => {
+          const tables = document.querySelectorAll("#messages .steps table").length;
+          window.__most = Math.max(window.__most, tables);
+          // A table split at a hop shows its later rows as a paragraph of pipes.
+          for (const p of document.querySelectorAll("#messages .steps p")) {
+            if (p.textContent.includes("row number")) window.__split = p.textContent;
+          }
+        }).observe(document, { subtree: true, childList: true });"""
+    )
+    page.goto("/")
+    rows = "\n".join(f"| {n} | row number {n} of the long table, padded out |" for n in range(32))
+    turn = send_message(page, "[[sim:echo]]\n| n | text |\n|---|---|\n" + rows + "\n\nAfter.")
+    wait_status(turn, "completed")
+    table = answer(turn).locator("table")
+    expect(table).to_have_count(1)
+    expect(table.locator("tbody tr")).to_have_count(32)
+    most = page.evaluate("window.__most")
+    assert most == 1, f"the table showed as {most} tables at some point"
+    split = page.evaluate("window.__split")
+    assert not split, f"rows after a hop showed outside the table: {split!r}"
