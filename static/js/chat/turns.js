@@ -9,6 +9,8 @@ import { isOpen, send } from "./socket.js";
 
 const seqs = new Map(); // turn id -> highest seq applied (Infinity after the final frame)
 const heard = new Map(); // running turn id -> when its last frame arrived
+const progressed = new Map(); // running turn id -> when its answer last moved on
+const retryAfterStop = new Set(); // turns stopped by the stall notice's Retry, to run again
 const stallMs = Number(chat.dataset.stallMs) || 15000;
 // "turn:step" -> the live renderer of a block, kept after its step frame: a block continued
 // by a later hop streams on from its whole source, so nothing is split at the hop.
@@ -41,8 +43,10 @@ export function applyTurn(frame) {
   const turn = frame.turn;
   if (turn.conversation !== state.conversationId) return;
   if (!frame.reset && !frame.final && !fresh(turn.id, frame.seq)) return;
+  if (frame.reset || fresh(turn.id, frame.seq)) progressed.set(turn.id, Date.now());
   seqs.set(turn.id, frame.final ? Infinity : frame.seq);
   heard.set(turn.id, Date.now());
+  if (frame.final && retryAfterStop.delete(turn.id)) send({ type: "retry", turn: turn.id });
   if (frame.reset) for (const key of lives.keys()) if (key.startsWith(`${turn.id}:`)) lives.delete(key);
   const node = elementFrom(turn.html);
   const existing = document.getElementById(`turn-${turn.id}`);
@@ -79,6 +83,8 @@ function inOrder(frame) {
   const first = frame.from ?? frame.seq;
   if (known !== undefined && first !== known + 1) { resubscribe(); return false; }
   seqs.set(frame.turn, frame.seq);
+  progressed.set(frame.turn, Date.now());
+  document.querySelector(`#turn-${frame.turn} .turn-stall`)?.remove();
   return true;
 }
 
@@ -214,11 +220,45 @@ function checkStalls() {
   }
 }
 
+// A running answer that has not moved on for a while says so, with Stop and Retry (a stop,
+// then the same message again), instead of waiting silently up to the read timeout.
+function showSilence() {
+  const running = runningTurn();
+  if (!running) return;
+  const id = Number(running.dataset.turn);
+  if (!progressed.has(id)) progressed.set(id, Date.now());
+  const silent = Math.floor((Date.now() - progressed.get(id)) / 1000);
+  let notice = running.querySelector(".turn-stall");
+  if (silent * 1000 < stallMs) { notice?.remove(); return; }
+  if (!notice) {
+    notice = document.createElement("div");
+    notice.className = "turn-stall";
+    notice.setAttribute("role", "status");
+    const text = document.createElement("span");
+    const stop = document.createElement("button");
+    stop.type = "button";
+    stop.className = "btn-small";
+    stop.dataset.action = "stop";
+    stop.textContent = "Stop";
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "btn-small";
+    retry.textContent = "Retry";
+    retry.addEventListener("click", () => {
+      retryAfterStop.add(id);
+      send({ type: "stop", turn: id });
+    });
+    notice.append(text, " ", stop, " ", retry);
+    running.querySelector(".steps").after(notice);
+  }
+  notice.firstChild.textContent = `Gemini has sent nothing for ${silent} seconds.`;
+}
+
 export function start() {
   for (const turnEl of messages.querySelectorAll(":scope > .turn")) {
     seqs.set(Number(turnEl.dataset.turn), 0);
     prepare(turnEl);
   }
   setInterval(checkStalls, Math.min(1000, stallMs / 2));
-  setInterval(tick, 1000);
+  setInterval(() => { tick(); showSilence(); }, 1000);
 }

@@ -1,0 +1,53 @@
+"""When an answer goes wrong: one error box per failure with Retry, and a silent upstream
+said out loud (with Stop and Retry) instead of a wait up to the read timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from .conftest import LiveServer, _admin_state, answer, run_server, send_message, wait_status
+
+
+def test_a_failed_answer_shows_one_error_with_retry(quick_page: Page) -> None:
+    page = quick_page
+    page.goto("/")
+    turn = send_message(page, "[[sim:fail]] break please")
+    wait_status(turn, "failed")
+    errors = turn.locator(".turn-error, .step-error")
+    expect(errors).to_have_count(1)
+    expect(errors).to_contain_text("Simulated model failure")
+    expect(turn.get_by_role("button", name="Retry")).to_have_count(1)
+    expect(errors.get_by_role("button", name="Retry")).to_be_visible()
+    # The answer's text streamed before the failure stays.
+    expect(answer(turn)).to_contain_text("I started answering")
+    page.reload()
+    expect(page.locator("#messages .turn-error, #messages .step-error")).to_have_count(1)
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server whose pages call an answer silent after 3 seconds."""
+    with run_server(tmp_path_factory.mktemp("impatient"), CHAT_STALL_SECONDS="3") as server:
+        yield server
+
+
+def test_a_silent_answer_says_so_with_stop_and_retry(
+    impatient_server: LiveServer, browser: Browser, new_context: Callable[..., BrowserContext]
+) -> None:
+    state: Any = _admin_state(browser, impatient_server)
+    page = new_context(impatient_server.url, state).new_page()
+    page.goto("/")
+    turn = send_message(page, "[[sim:hang]] are you there?")
+    notice = turn.locator(".turn-stall")
+    expect(notice).to_contain_text("Gemini has sent nothing for 3 seconds", timeout=8000)
+    expect(notice).to_contain_text("Gemini has sent nothing for 5 seconds", timeout=8000)
+    expect(notice.get_by_role("button", name="Stop")).to_be_visible()
+    # Retry stops the silent run and sends the message again (the simulator hangs only once).
+    notice.get_by_role("button", name="Retry").click()
+    wait_status(turn, "completed")
+    expect(answer(turn)).to_contain_text("are you there?")
+    expect(turn.locator(".turn-stall")).to_have_count(0)
