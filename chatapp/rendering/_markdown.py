@@ -43,6 +43,7 @@ _ALLOWED_TAGS = {
     "a", "span", "div", "button", "sup", "input",
 }  # fmt: skip
 _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
+_TASK_LABELS = {"Done", "Not done"}  # a task list's checkboxes need a name (accessibility)
 _HIGHLIGHT_CLASSES = {c for c in STANDARD_TYPES.values() if c}
 
 _cleaner = nh3.Cleaner(
@@ -51,7 +52,7 @@ _cleaner = nh3.Cleaner(
     attributes={"a": {"href", "title", "data-cite"}, "ol": {"start"}, "input": {"checked"}},
     tag_attribute_values={
         "button": {"type": {"button"}, "aria-label": {"Copy code"}},
-        "input": {"type": {"checkbox"}, "disabled": {"disabled"}},
+        "input": {"type": {"checkbox"}, "disabled": {"disabled"}, "aria-label": _TASK_LABELS},
     },
     set_tag_attribute_values={"a": {"target": "_blank"}},
     allowed_classes={
@@ -120,6 +121,17 @@ def _core_rule(state: StateCore) -> None:
                 tok.attrSet("class", f"align-{match.group(1)}")
         elif tok.type == "inline" and tok.children:
             tok.children = _inline_children(tok.children)
+            for child in tok.children:
+                if child.type == "html_inline" and "task-list-item-checkbox" in child.content:
+                    label = "Done" if "checked" in child.content else "Not done"
+                    child.content = child.content.replace(
+                        "<input ", f'<input aria-label="{label}" '
+                    )
+
+
+def _named_checkbox(tag: str) -> str:
+    label = "Done" if "checked" in tag else "Not done"
+    return tag.replace("<input ", f'<input aria-label="{label}" ')
 
 
 def _inline_children(children: list[Token]) -> list[Token]:

@@ -105,8 +105,8 @@ def test_answer_renders_as_it_streams_then_swaps_without_a_jump(
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "## Part 1: a table" in copied and "|:-----|------:|" in copied
     assert "$$\\int_0^1 x^2\\,dx = \\frac{1}{3}$$" in copied
-    turn.get_by_role("button", name="Copy as plain text").click()
-    expect(turn.get_by_role("button", name="Copy as plain text")).to_have_text("Copied")
+    turn.get_by_role("button", name="Copy text, without Markdown").click()
+    expect(turn.get_by_role("button", name="Copy text, without Markdown")).to_have_text("Copied")
     plain = page.evaluate("navigator.clipboard.readText()")
     assert "Part 1: a table" in plain and "##" not in plain and "Copy" not in plain
 
@@ -250,13 +250,24 @@ def test_sealed_blocks_render_as_the_whole_text(quick_page: Page) -> None:
     assert not failures, failures[0]
 
 
-def test_thinking_streams_into_a_block_that_collapses_when_done(page: Page) -> None:
+def test_thinking_streams_into_a_block_that_collapses_when_done(
+    page: Page, context: BrowserContext
+) -> None:
+    # The simulator sends a summary in one piece: the live block may show only briefly.
+    context.add_init_script(
+        """window.__thinking = [];
+        new MutationObserver(() => {
+          for (const d of document.querySelectorAll(".step-live details.thinking[open]")) {
+            window.__thinking.push([d.querySelector("summary").textContent,
+                                    d.querySelector(".live-text").textContent]);
+          }
+        }).observe(document, { subtree: true, childList: true });"""
+    )
     page.goto("/")
     turn = send_message(page, "[[sim:slow]] think about it")
-    live = turn.locator(".step-live details.thinking[open]")
-    expect(live).to_have_count(1)
-    expect(live.locator("summary")).to_contain_text("Thinking…")
     wait_status(turn, "completed")
+    seen = page.evaluate("window.__thinking")
+    assert any(label == "Thinking…" and "Planning" in text for label, text in seen), seen
     thought = answer(turn).locator("details.thinking")
     expect(thought).to_have_count(1)
     expect(thought).not_to_have_attribute("open", "")

@@ -100,12 +100,32 @@ export function applyDelta(frame) {
   if (!inOrder(frame)) return;
   const turnEl = document.getElementById(`turn-${frame.turn}`);
   const near = isNearBottom();
-  liveFor(turnEl, frame.index, frame.delta.type).append(frame.delta.text);
+  const live = liveFor(turnEl, frame.index, frame.delta.type);
+  live.append(frame.delta.text);
+  if (frame.delta.type === "text") announce(live);
   if (near && !follow) {
     // After the renderer's frame (requested first): keep the end of the answer in view.
     follow = true;
     requestAnimationFrame(() => { follow = false; scrollToBottom(); });
   }
+}
+
+// The answer being written is announced (in #announcer, the page's only live region for
+// answers) a sentence or a block at a time, as plain words.
+const announcer = document.getElementById("announcer");
+const spoken = new WeakMap(); // live renderer -> source offset announced so far
+const BOUNDARY = /[.!?:](?=\s)|\n\s*\n/g;
+
+function announce(live) {
+  const from = spoken.get(live) ?? 0;
+  let end = -1;
+  BOUNDARY.lastIndex = from;
+  for (let match; (match = BOUNDARY.exec(live.source));) end = match.index + match[0].length;
+  if (end <= from) return;
+  spoken.set(live, end);
+  const words = live.source.slice(from, end).replace(/[#*_`>|~\\$]+|^\s*[-+]\s|^\s*\d+[.)]\s/gm, " ")
+    .replace(/\s+/g, " ").trim();
+  if (words) announcer.textContent = words.slice(0, 400);
 }
 
 export function applyStep(frame) {

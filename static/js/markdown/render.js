@@ -23,6 +23,12 @@ md.core.ruler.push("chat_mirror", (state) => {
       if (match) token.attrSet("class", `align-${match[1]}`);
     } else if (token.type === "inline" && token.children) {
       token.children = linkedImages(token.children, state);
+      for (const child of token.children) {
+        if (child.type === "html_inline" && child.content.includes("task-list-item-checkbox")) {
+          const label = child.content.includes("checked") ? "Done" : "Not done";
+          child.content = child.content.replace("<input ", `<input aria-label="${label}" `);
+        }
+      }
     }
   }
 });
@@ -89,7 +95,10 @@ const FIXED = { BUTTON: { type: "button", "aria-label": "Copy code" }, INPUT: { 
 const URL_OK = /^(?:https?:\/\/[^\s/]|mailto:)/i;
 
 const purifier = DOMPurify(window);
+const TASK_LABELS = ["Done", "Not done"]; // a task list's checkboxes need a name
+
 purifier.addHook("afterSanitizeAttributes", (node) => {
+  const label = node.getAttribute("aria-label");
   for (const name of node.getAttributeNames()) {
     const value = node.getAttribute(name);
     const fixed = FIXED[node.nodeName]?.[name];
@@ -107,6 +116,8 @@ purifier.addHook("afterSanitizeAttributes", (node) => {
     }
   }
   if (node.nodeName === "INPUT") {
+    if (!TASK_LABELS.includes(label)) node.removeAttribute("aria-label");
+    else node.setAttribute("aria-label", label);
     if (node.getAttribute("type") !== "checkbox") node.remove();
     else {
       node.setAttribute("disabled", "disabled"); // as the server writes them
