@@ -369,6 +369,7 @@ def turn_id(turn: Locator) -> int:
 
 def send_message(page: Page, text: str) -> Locator:
     """Type `text` in the composer, press Enter, and return the new turn once it shows."""
+    page.wait_for_function("() => document.getElementById('messages')?.dataset.ready")
     before = turns(page).count()
     prompt = page.locator("#prompt")
     prompt.fill(text)

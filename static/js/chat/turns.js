@@ -113,16 +113,16 @@ export function applyDelta(frame) {
 // The answer being written is announced (in #announcer, the page's only live region for
 // answers) a sentence or a block at a time, as plain words.
 const announcer = document.getElementById("announcer");
-const spoken = new WeakMap(); // live renderer -> source offset announced so far
+const spoken = new WeakMap(); // live renderer -> [offset announced so far, offset scanned]
 const BOUNDARY = /[.!?:](?=\s)|\n\s*\n/g;
 
 function announce(live) {
-  const from = spoken.get(live) ?? 0;
+  const [from, scanned] = spoken.get(live) ?? [0, 0];
   let end = -1;
-  BOUNDARY.lastIndex = from;
+  BOUNDARY.lastIndex = Math.max(from, scanned - 2); // only new text: a delta costs its size
   for (let match; (match = BOUNDARY.exec(live.source));) end = match.index + match[0].length;
+  spoken.set(live, [Math.max(from, end), live.source.length]);
   if (end <= from) return;
-  spoken.set(live, end);
   const words = live.source.slice(from, end).replace(/[#*_`>|~\\$]+|^\s*[-+]\s|^\s*\d+[.)]\s/gm, " ")
     .replace(/\s+/g, " ").trim();
   if (words) announcer.textContent = words.slice(0, 400);

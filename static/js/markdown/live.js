@@ -40,10 +40,19 @@ export function sealPoint(text) {
 const dirty = new Set();
 let frame = 0;
 
-function renderDirty() {
+// A tail that cannot be sealed (one huge paragraph, table or code block) costs more with
+// every delta: then it is rendered less often, so that rendering takes at most about a
+// fifth of the main thread.
+function renderDirty(now) {
   frame = 0;
-  for (const live of dirty) if (live.el.isConnected) live.render();
-  dirty.clear();
+  for (const live of dirty) {
+    if (!live.el.isConnected) { dirty.delete(live); continue; }
+    if (now - live.renderedAt < 4 * live.cost) continue;
+    live.render();
+    live.renderedAt = now;
+    dirty.delete(live);
+  }
+  if (dirty.size) frame = requestAnimationFrame(renderDirty);
 }
 
 export class LiveMarkdown {
@@ -52,6 +61,8 @@ export class LiveMarkdown {
     this.source = source;
     this.sealedAt = 0; // source offset up to which the output is sealed
     this.sealedNodes = 0; // how many of el's child nodes are sealed
+    this.renderedAt = 0;
+    this.cost = 0; // ms the last render took
     el.liveSource = source; // for tests and Copy while streaming
     el.replaceChildren();
     this.render();
@@ -65,6 +76,7 @@ export class LiveMarkdown {
   }
 
   render() {
+    const started = performance.now();
     const el = this.el;
     const tail = this.source.slice(this.sealedAt);
     const cut = sealPoint(tail);
@@ -79,5 +91,6 @@ export class LiveMarkdown {
     const open = renderMarkdown(this.source.slice(this.sealedAt));
     typeset(open, { complete: false });
     el.append(open);
+    this.cost = performance.now() - started;
   }
 }

@@ -13,9 +13,34 @@ const KATEX = {
 };
 const mathCache = new Map(); // "d:tex" → typeset HTML, or null when it does not parse
 
+// KaTeX (270 KB) is loaded when the first formula shows; until then formulas show as TeX.
+let katexReady = null;
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error(`${src} did not load`)));
+    document.head.append(script);
+  });
+}
+
+function loadKatex() {
+  const src = document.querySelector("[data-katex-src]")?.dataset.katexSrc;
+  katexReady ??= src ? loadScript(src) : Promise.reject(new Error("no KaTeX on this page"));
+  return katexReady;
+}
+
 function typesetMath(root) {
   const katex = window.katex;
-  if (!katex) return;
+  if (!katex) {
+    if (root.querySelector(".math-inline, .math-display")) {
+      // Typeset what is on the page once it has loaded (the live tail re-renders anyway).
+      loadKatex().then(() => typesetMath(document), () => {});
+    }
+    return;
+  }
   for (const el of root.querySelectorAll(".math-inline:not([data-tex]), .math-display:not([data-tex])")) {
     const tex = el.textContent;
     const display = el.classList.contains("math-display");
@@ -48,11 +73,8 @@ let diagramCount = 0;
 function loadMermaid() {
   if (!mermaidReady) {
     const src = document.querySelector("[data-mermaid-src]")?.dataset.mermaidSrc;
-    mermaidReady = new Promise((resolve, reject) => {
-      if (!src) return reject(new Error("no Mermaid on this page"));
-      const script = document.createElement("script");
-      script.src = src;
-      script.addEventListener("load", () => {
+    mermaidReady = (src ? loadScript(src) : Promise.reject(new Error("no Mermaid on this page")))
+      .then(() => {
         window.mermaid.initialize({
           startOnLoad: false,
           securityLevel: "strict",
@@ -60,11 +82,8 @@ function loadMermaid() {
           flowchart: { htmlLabels: false },
           theme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "default",
         });
-        resolve(window.mermaid);
+        return window.mermaid;
       });
-      script.addEventListener("error", () => reject(new Error("Mermaid did not load")));
-      document.head.append(script);
-    });
   }
   return mermaidReady;
 }
