@@ -60,7 +60,7 @@ export class LiveMarkdown {
     this.el = el;
     this.source = source;
     this.sealedAt = 0; // source offset up to which the output is sealed
-    this.sealedNodes = 0; // how many of el's child nodes are sealed
+    this.tail = []; // el's child nodes after the sealed ones
     this.renderedAt = 0;
     this.cost = 0; // ms the last render took
     el.liveSource = source; // for tests and Copy while streaming
@@ -80,17 +80,23 @@ export class LiveMarkdown {
     const el = this.el;
     const tail = this.source.slice(this.sealedAt);
     const cut = sealPoint(tail);
-    while (el.childNodes.length > this.sealedNodes) el.lastChild.remove();
     if (cut) {
+      for (const node of this.tail) node.remove();
+      this.tail = [];
       const sealed = renderMarkdown(tail.slice(0, cut));
       typeset(sealed);
       el.append(sealed);
-      this.sealedNodes = el.childNodes.length;
       this.sealedAt += cut;
     }
     const open = renderMarkdown(this.source.slice(this.sealedAt));
     typeset(open, { complete: false });
-    el.append(open);
+    // Keep the tail's blocks that did not change (less style and layout work).
+    const fresh = [...open.childNodes];
+    let same = 0;
+    while (same < this.tail.length && same < fresh.length && this.tail[same].isEqualNode(fresh[same])) same++;
+    for (const node of this.tail.slice(same)) node.remove();
+    el.append(...fresh.slice(same));
+    this.tail = [...this.tail.slice(0, same), ...fresh.slice(same)];
     this.cost = performance.now() - started;
   }
 }
