@@ -51,3 +51,41 @@ def test_a_silent_answer_says_so_with_stop_and_retry(
     wait_status(turn, "completed")
     expect(answer(turn)).to_contain_text("are you there?")
     expect(turn.locator(".turn-stall")).to_have_count(0)
+
+
+def test_streamed_text_stays_while_a_recovered_run_catches_up(page: Page) -> None:
+    """A worker that died mid-answer: the survivor's first frame resets the running turn
+    (seq 0, its saved steps). The page keeps what it had streamed until the new run has
+    caught up. The reset is played into the page's own frame handler here; the real frames
+    that follow resync the page and the answer ends complete."""
+    page.goto("/")
+    turn = send_message(page, "[[sim:slow]] keep my text please")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.live-text:not(.thinking .live-text)')]
+                 .some(n => (n.liveSource || '').length > 60)"""
+    )
+    streamed = page.evaluate(
+        """async () => {
+            const { applyTurn } = await import("/static/js/chat/turns.js");
+            const turn = document.querySelector("#messages > .turn");
+            const live = [...turn.querySelectorAll(".step-live:not(.step-thought)")];
+            const text = live.map((s) => s.querySelector(".live-text").liveSource).join("");
+            // What the survivor sends: the turn as saved, its streaming step started over.
+            const copy = turn.cloneNode(true);
+            for (const step of copy.querySelectorAll(".step-live:not(.step-thought)")) {
+              step.querySelector(".live-text").textContent = "";
+              step.querySelector(".live-text").classList.remove("markdown");
+            }
+            applyTurn({ type: "turn", seq: 0, reset: true, turn: {
+              id: Number(turn.dataset.turn), conversation: Number(turn.closest("#chat")
+                ? document.getElementById("chat").dataset.conversation : 0),
+              parent: null, siblings: [Number(turn.dataset.turn)], html: copy.outerHTML } });
+            return text;
+        }"""
+    )
+    stale = turn.locator(".step-stale")
+    expect(stale).to_have_count(1)
+    expect(stale).to_contain_text(streamed.split("\n")[0].strip("*").strip()[:20])
+    wait_status(turn, "completed")
+    expect(turn.locator(".step-stale")).to_have_count(0)
+    expect(answer(turn)).to_contain_text("You said: “keep my text please”")

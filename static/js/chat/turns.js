@@ -52,6 +52,7 @@ export function applyTurn(frame) {
   const existing = document.getElementById(`turn-${turn.id}`);
   if (existing) {
     prepare(node);
+    if (frame.reset && isRunning(existing)) keepStreamed(existing, node);
     existing.replaceWith(node);
   } else {
     const sibling = turn.siblings.map((id) => document.getElementById(`turn-${id}`)).find(Boolean);
@@ -72,6 +73,39 @@ export function applyTurn(frame) {
     }
   }
   afterChange();
+}
+
+function isRunning(turnEl) {
+  return ["queued", "in_progress"].includes(turnEl.dataset.status);
+}
+
+// A running turn reset on the same id is a recovery by another worker (a retry needs a
+// finished turn; edits and regenerations are new turns): what was streamed stays on screen,
+// dimmed, until the recovered run has caught up with it or finished that step.
+function keepStreamed(old, node) {
+  for (const step of old.querySelectorAll(".steps > .step-live:not(.step-thought)")) {
+    const text = step.querySelector(".live-text");
+    const length = (text?.liveSource ?? "").length;
+    const index = step.dataset.step;
+    const fresh = node.querySelector(`.steps > [data-step="${index}"]`);
+    const freshText = fresh?.querySelector(".live-text");
+    if (!length || (freshText && (freshText.liveSource ?? "").length >= length)) continue;
+    const stale = step.cloneNode(true);
+    stale.className = "step step-stale";
+    stale.removeAttribute("data-step");
+    stale.dataset.staleStep = index;
+    stale.dataset.length = String(length);
+    stale.setAttribute("aria-hidden", "true");
+    if (fresh) { fresh.hidden = true; fresh.before(stale); } else node.querySelector(".steps").append(stale);
+  }
+}
+
+function dropStale(turnEl, index, length = Infinity) {
+  const stale = turnEl.querySelector(`.steps > [data-stale-step="${index}"]`);
+  if (!stale || length < Number(stale.dataset.length)) return;
+  stale.remove();
+  const step = turnEl.querySelector(`.steps > [data-step="${index}"]`);
+  if (step) step.hidden = false;
 }
 
 // Frames of one turn are applied in seq order; a merged delta covers `from`..`seq`. A frame
@@ -102,6 +136,7 @@ export function applyDelta(frame) {
   const near = isNearBottom();
   const live = liveFor(turnEl, frame.index, frame.delta.type);
   live.append(frame.delta.text);
+  dropStale(turnEl, frame.index, live.source.length);
   if (frame.delta.type === "text") announce(live);
   if (near && !follow) {
     // After the renderer's frame (requested first): keep the end of the answer in view.
@@ -135,6 +170,7 @@ export function applyStep(frame) {
   typeset(node);
   const existing = turnEl.querySelector(`.steps > [data-step="${frame.index}"]`);
   keepThinkingTime(frame.turn, existing, node);
+  dropStale(turnEl, frame.index);
   if (existing) existing.replaceWith(node);
   else turnEl.querySelector(".steps").append(node);
   afterChange();
@@ -212,7 +248,9 @@ function liveFor(turnEl, index, kind) {
     step.append(tail);
     lives.set(key, new LiveMarkdown(tail));
   } else {
+    const stale = steps.querySelector(`:scope > [data-stale-step="${index}"]`);
     if (step) step.replaceWith(created); // continued by a new hop: back to live, whole
+    else if (stale) { created.hidden = true; stale.after(created); } // a recovery catching up
     else steps.append(created);
     lives.set(key, new LiveMarkdown(created.querySelector(".live-text"), known ? known.source : ""));
   }
