@@ -37,6 +37,11 @@ export function sealPoint(text) {
   return cut;
 }
 
+// An open block longer than this (a huge paragraph with no blank line) streams as plain
+// text until it can be sealed: rendering and laying it out again every frame would take
+// seconds (Chromium reshapes a replaced text; an appended one it extends).
+const MAX_TAIL = 20_000;
+
 const dirty = new Set();
 let frame = 0;
 
@@ -83,10 +88,16 @@ export class LiveMarkdown {
     if (cut) {
       for (const node of this.tail) node.remove();
       this.tail = [];
+      this.plain = null;
       const sealed = renderMarkdown(tail.slice(0, cut));
       typeset(sealed);
       el.append(sealed);
       this.sealedAt += cut;
+    }
+    if (this.source.length - this.sealedAt > MAX_TAIL) {
+      this.plainTail(this.source.slice(this.sealedAt));
+      this.cost = performance.now() - started;
+      return;
     }
     const open = renderMarkdown(this.source.slice(this.sealedAt));
     typeset(open, { complete: false });
@@ -97,6 +108,20 @@ export class LiveMarkdown {
     for (const node of this.tail.slice(same)) node.remove();
     el.append(...fresh.slice(same));
     this.tail = [...this.tail.slice(0, same), ...fresh.slice(same)];
+    void el.offsetHeight; // the layout this costs counts too
     this.cost = performance.now() - started;
+  }
+
+  plainTail(text) {
+    if (!this.plain) {
+      for (const node of this.tail) node.remove();
+      this.plain = document.createElement("div");
+      this.plain.className = "live-plain";
+      this.plain.append(document.createTextNode(""));
+      this.el.append(this.plain);
+      this.tail = [this.plain];
+    }
+    const node = this.plain.firstChild;
+    node.appendData(text.slice(node.length));
   }
 }
