@@ -6,8 +6,9 @@ The policy allows this origin's own scripts and, for an inline script a template
 handler attribute or a `javascript:` URL. Styles may be inline: the search-suggestions widget
 (Google's raw HTML) is shown in a sandboxed `srcdoc` iframe, and a `srcdoc` document inherits
 this policy, so its `<style>` needs 'unsafe-inline' (no nonce reaches HTML rendered outside a
-request, for a websocket frame). Nothing else the page shows may carry styles: the Markdown
-sanitizer drops `style` tags and attributes.
+request, for a websocket frame). Model text never carries styles: both Markdown sanitizers
+(nh3 here, DOMPurify in the page) drop `style` tags and attributes; only what KaTeX and
+Mermaid generate in the page from that sanitized text (maths, diagrams) has inline styles.
 
 A response that sets its own policy keeps it (served files: `default-src 'none'; sandbox`),
 and so does one that sets its own Cache-Control (share pages, files).

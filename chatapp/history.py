@@ -55,6 +55,9 @@ def settings_fields(conversation: Conversation) -> dict[str, Any]:
         config: dict[str, Any] = {}
         if conversation.thinking_level:
             config["thinking_level"] = conversation.thinking_level
+        if conversation.thinking_level != "minimal":
+            # The page shows the model's thinking as it streams: ask for its summaries.
+            config["thinking_summaries"] = "auto"
         if conversation.temperature is not None:
             config["temperature"] = conversation.temperature
         if config:

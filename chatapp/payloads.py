@@ -154,6 +154,7 @@ def turn_payload(
         "next_sibling": ids[position + 1] if position + 1 < len(ids) else None,
         "user": user_parts(turn, file_url),
         "user_text": turn.user_text,
+        "answer_text": turn.answer_text,  # the answer's Markdown, for Copy
         "model": turn.model,
         "status": turn.status,
         "steps": step_views(turn.steps if steps is None else steps, open_steps, file_url),

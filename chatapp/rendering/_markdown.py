@@ -18,11 +18,14 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as _pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
+
+from ._math import math_plugin
 
 LINK_REL = "noopener noreferrer nofollow"
 _MAX_HIGHLIGHT_CHARS = 100_000
@@ -37,20 +40,28 @@ _ALIGN_STYLE = re.compile(r"^text-align:(left|center|right)$")
 _ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li",
     "table", "thead", "tbody", "tr", "th", "td", "pre", "code", "em", "strong", "del", "s",
-    "a", "span", "div", "button", "sup",
+    "a", "span", "div", "button", "sup", "input",
 }  # fmt: skip
 _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
+_TASK_LABELS = {"Done", "Not done"}  # a task list's checkboxes need a name (accessibility)
 _HIGHLIGHT_CLASSES = {c for c in STANDARD_TYPES.values() if c}
 
 _cleaner = nh3.Cleaner(
     tags=_ALLOWED_TAGS,
     clean_content_tags={"script", "style", "iframe", "svg", "math", "template", "noscript"},
-    attributes={"a": {"href", "title", "data-cite"}, "ol": {"start"}},
-    tag_attribute_values={"button": {"type": {"button"}, "aria-label": {"Copy code"}}},
+    attributes={"a": {"href", "title", "data-cite"}, "ol": {"start"}, "input": {"checked"}},
+    tag_attribute_values={
+        "button": {"type": {"button"}, "aria-label": {"Copy code"}},
+        "input": {"type": {"checkbox"}, "disabled": {"disabled"}, "aria-label": _TASK_LABELS},
+    },
     set_tag_attribute_values={"a": {"target": "_blank"}},
     allowed_classes={
-        "span": _HIGHLIGHT_CLASSES | {"code-lang"},
-        "div": {"code-block", "code-head"},
+        "span": _HIGHLIGHT_CLASSES | {"code-lang", "math-inline", "math-display"},
+        "div": {"code-block", "code-head", "math-display"},
+        "ul": {"contains-task-list"},
+        "ol": {"contains-task-list"},
+        "li": {"task-list-item"},
+        "input": {"task-list-item-checkbox"},
         "pre": {"highlight"},
         "button": {"copy-code"},
         "sup": {"cite"},
@@ -110,6 +121,17 @@ def _core_rule(state: StateCore) -> None:
                 tok.attrSet("class", f"align-{match.group(1)}")
         elif tok.type == "inline" and tok.children:
             tok.children = _inline_children(tok.children)
+            for child in tok.children:
+                if child.type == "html_inline" and "task-list-item-checkbox" in child.content:
+                    label = "Done" if "checked" in child.content else "Not done"
+                    child.content = child.content.replace(
+                        "<input ", f'<input aria-label="{label}" '
+                    )
+
+
+def _named_checkbox(tag: str) -> str:
+    label = "Done" if "checked" in tag else "Not done"
+    return tag.replace("<input ", f'<input aria-label="{label}" ')
 
 
 def _inline_children(children: list[Token]) -> list[Token]:
@@ -226,6 +248,7 @@ def _highlight(code: str, language: str) -> str:
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _md.enable(["table", "strikethrough"])
+_md.use(tasklists_plugin).use(math_plugin)
 _base_normalize_link = _md.normalizeLink
 _md.normalizeLink = _normalize_link  # type: ignore[method-assign]
 _md.core.ruler.push("chat_citations", _core_rule)

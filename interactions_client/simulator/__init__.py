@@ -91,8 +91,9 @@ Fault injection, way 2 — prompt directives (in the latest user message)
     ``[[sim:drop]]`` — each fires only on the first attempt of a given request body, so a
     retry of the same body succeeds (``DELETE /_simulator/faults`` re-arms them) —
     plus ``[[sim:fail]]`` (interaction ``failed`` with ``errors`` and ``model_output.error``,
-    every time), ``[[sim:long]]`` (a ~4 KB answer that needs continuation hops) and
-    ``[[sim:slow]]`` (``slow_seconds_per_token`` per delta, also for unary creates).
+    every time), ``[[sim:long]]`` (a ~4 KB answer that needs continuation hops),
+    ``[[sim:slow]]`` (``slow_seconds_per_token`` per delta, also for unary creates) and
+    ``[[sim:echo]]`` (the answer is the prompt itself, as Markdown, after the banner).
     Directives are removed from the quoted prompt.
 
 Everything else a test may need: ``app.requests`` (method, path, query, lower-cased

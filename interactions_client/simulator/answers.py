@@ -97,6 +97,11 @@ def title_answer(ctx: Context) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in picked)
 
 
+def echo_answer(ctx: Context) -> str:
+    """The prompt itself as the answer's Markdown (``[[sim:echo]]``): any text a test needs."""
+    return f"{BANNER}\n\n{ctx.raw_prompt()}"
+
+
 def long_body(prompt: str) -> str:
     """About 4 KB of numbered sections, so the answer needs several continuation hops."""
     topic = " ".join(prompt.split()[:5]) or "the topic"

@@ -275,6 +275,11 @@ class Context:
         step = self.latest_user()
         return strip_directives(step_text(step)) if step else ""
 
+    def raw_prompt(self) -> str:
+        """The latest user text without its directives, spacing and lines kept."""
+        step = self.latest_user()
+        return _DIRECTIVE.sub("", step_text(step)).strip() if step else ""
+
     def earlier_user_texts(self) -> list[str]:
         i = self.latest_user_index()
         steps = self.steps[:i] if i is not None else []

@@ -235,6 +235,8 @@ def _server_tools(req: Request, steps: list[JSON], new_id: Callable[[str], str])
         if "long" in ctx.directives:
             extra.append(answers.long_body(prompt))
         text = "\n\n".join([text, *extra])
+    elif "echo" in ctx.directives:
+        text = "\n\n".join([answers.echo_answer(ctx), *extra])
     elif answers.asks_for_title(ctx):
         text = answers.title_answer(ctx)
     else:

@@ -1,24 +1,9 @@
-// Share links, export and import on the chat page; code copy buttons on a shared page.
+// Share links, export and import on the chat page (a shared page itself: share-page.js).
 // Everything shown here comes from JSON and is set with textContent, never as HTML.
 import { csrfToken, postForm } from "./http.js";
 
 const chat = document.getElementById("chat");
 const messages = document.getElementById("messages");
-
-// --- a shared page (and the chat page: harmless twice, chat.js handles its own) ---
-
-if (!chat && messages) {
-  messages.addEventListener("click", async (event) => {
-    const button = event.target.closest(".copy-code");
-    if (!button) return;
-    try {
-      await navigator.clipboard.writeText(button.closest(".code-block").querySelector("pre").innerText);
-      const label = button.textContent;
-      button.textContent = "Copied";
-      setTimeout(() => { button.textContent = label; }, 1500);
-    } catch { /* copying not allowed here */ }
-  });
-}
 
 // --- the share dialog ---
 

@@ -38,7 +38,11 @@ def test_a_stored_parent_is_chained_by_id(alice: Any) -> None:
     path = chain(alice, system_instruction="Be brief.", thinking_level="low", temperature=0.3)
     assert build_request(path[0].conversation, path) == {
         "model": "gemini-3.5-flash",
-        "generation_config": {"thinking_level": "low", "temperature": 0.3},
+        "generation_config": {
+            "thinking_level": "low",
+            "thinking_summaries": "auto",
+            "temperature": 0.3,
+        },
         "system_instruction": "Be brief.",
         "previous_interaction_id": "v1_first",
         "input": [{"type": "user_input", "content": [{"type": "text", "text": "How many paws?"}]}],
@@ -63,6 +67,17 @@ def test_a_failed_parent_is_replayed_without_its_partial_steps(alice: Any) -> No
     request = build_request(first.conversation, [first, second])
     assert "previous_interaction_id" not in request
     assert [s["type"] for s in request["input"]] == ["user_input", "user_input"]
+
+
+@pytest.mark.parametrize(
+    ("level", "summaries"), [("", "auto"), ("low", "auto"), ("high", "auto"), ("minimal", None)]
+)
+def test_thought_summaries_are_asked_for_unless_thinking_is_minimal(
+    alice: Any, level: str, summaries: str | None
+) -> None:
+    path = chain(alice, thinking_level=level)
+    config = build_request(path[0].conversation, path).get("generation_config", {})
+    assert config.get("thinking_summaries") == summaries
 
 
 def test_agents_are_sent_as_agents_in_a_remote_environment(alice: Any) -> None:

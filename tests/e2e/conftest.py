@@ -372,6 +372,7 @@ def turn_id(turn: Locator) -> int:
 
 def send_message(page: Page, text: str) -> Locator:
     """Type `text` in the composer, press Enter, and return the new turn once it shows."""
+    page.wait_for_function("() => document.getElementById('messages')?.dataset.ready")
     before = turns(page).count()
     prompt = page.locator("#prompt")
     prompt.fill(text)
@@ -392,7 +393,8 @@ def state(turn: Locator) -> tuple[str, str, str]:
     """The turn's status, its answer text, and the text of its still-streaming steps."""
     status, text, live = turn.evaluate(
         """el => [el.dataset.status, el.querySelector('.msg-model .steps').innerText,
-                  [...el.querySelectorAll('.live-text')].map((n) => n.textContent).join('')]"""
+                  [...el.querySelectorAll('.live-text:not(.thinking .live-text)')]
+                    .map((n) => n.liveSource ?? n.textContent).join('')]"""
     )
     return status, text, live
 

@@ -40,8 +40,9 @@ def test_send_message_streams_then_renders_markdown(page: Page) -> None:
 
     wait_status(turn, "completed")
     steps = answer(turn)
-    expect(steps.locator(".markdown strong").first).to_be_visible()
-    expect(steps.locator(".markdown code").first).to_be_visible()
+    answer_md = steps.locator(":scope > .step:not(:has(.thinking)) .markdown")
+    expect(answer_md.locator("strong").first).to_be_visible()
+    expect(answer_md.locator("code").first).to_be_visible()
     expect(steps).to_contain_text(f"You said: “{text}”")
     code = steps.locator(".code-block")
     expect(code.locator(".code-lang")).to_have_text("python")

@@ -1,0 +1,189 @@
+"""Live Markdown rendering in Chromium: a long answer streamed into the chat page, rendered
+as it arrives (static/js/markdown/live.js), against the plain-text path it replaced (each
+delta appended as a text node), measured in the same page of the same run.
+
+For each path: main-thread busy time per second of streaming (CDP `TaskDuration`), long
+tasks (PerformanceObserver `longtask`, over 50 ms) and the longest one. The stream runs in
+the page (a timer at `--rate` deltas/s) so the server, the network and the simulator stay
+out of the figures; both paths keep the end of the answer in view, as the page does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    create_user,
+    ratio,
+    run_daphne,
+    save,
+    sign_in,
+    table,
+    workdir,
+)
+
+CHARS_PER_TOKEN = 4  # the usual estimate for English text
+
+
+def answer(tokens: int) -> str:
+    """About `tokens` tokens of the Markdown a long answer has: headings, paragraphs, lists,
+    a table, code and maths in every section."""
+    sections = []
+    n = 0
+    while sum(map(len, sections)) < tokens * CHARS_PER_TOKEN:
+        n += 1
+        rows = "\n".join(f"| {i} | item {i} of section {n} | {i * n} |" for i in range(1, 7))
+        sections.append(
+            f"## Section {n}\n\n"
+            f"This section explains part {n} of the answer with **bold** words, `inline code` "
+            "and a [link](https://example.com/docs) so that the inline rules have work to do. "
+            "A second sentence makes the paragraph as long as the ones models write.\n\n"
+            "- a first point, with *emphasis*\n- a second point, longer than the first one\n"
+            "- a third point closing the list\n\n"
+            f"| n | name | value |\n|:--|:-----|----:|\n{rows}\n\n"
+            f"```python\ndef section_{n}(x: int) -> int:\n    return x * {n}\n```\n\n"
+            f"The cost grows as $O(n^{n % 5 + 1})$ and the sum is\n\n"
+            f"$$\\sum_{{i=1}}^{{{n}}} i = \\frac{{{n}({n}+1)}}{{2}}$$\n\n"
+        )
+    return "".join(sections)
+
+
+STREAM = """async ([text, rate, perDelta, path]) => {
+  const { LiveMarkdown } = await import("/static/js/markdown/live.js");
+  const messages = document.getElementById("messages");
+  messages.replaceChildren();
+  const step = document.createElement("div");
+  step.className = "step step-live";
+  const el = document.createElement("div");
+  el.className = path === "markdown" ? "live-text markdown" : "live-text";
+  step.append(el);
+  messages.append(step);
+  const live = path === "markdown" ? new LiveMarkdown(el) : null;
+  const longTasks = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) longTasks.push(entry.duration);
+  });
+  observer.observe({ type: "longtask" });
+  let scrollQueued = false;
+  const follow = () => {
+    if (scrollQueued) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => {
+      scrollQueued = false;
+      messages.scrollTop = messages.scrollHeight;
+    });
+  };
+  await new Promise((resolve) => {
+    let at = 0;
+    const timer = setInterval(() => {
+      const piece = text.slice(at, at + perDelta);
+      at += perDelta;
+      if (path === "markdown") live.append(piece);
+      else el.append(document.createTextNode(piece));
+      follow();
+      if (at >= text.length) {
+        clearInterval(timer);
+        requestAnimationFrame(() => setTimeout(resolve, 100));
+      }
+    }, 1000 / rate);
+  });
+  observer.disconnect();
+  const chars = (live ? live.source : el.textContent).length;
+  return { longTasks, chars, nodes: el.querySelectorAll("*").length };
+}"""
+
+
+def measure(page: Any, cdp: Any, text: str, rate: int, per_delta: int, path: str) -> dict[str, Any]:
+    def task_seconds() -> float:
+        metrics = cdp.send("Performance.getMetrics")["metrics"]
+        return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
+
+    page.reload(wait_until="load")
+    page.wait_for_function("() => document.getElementById('messages').dataset.ready")
+    page.wait_for_timeout(500)
+    busy_before = task_seconds()
+    started = page.evaluate("performance.now()")
+    result = page.evaluate(STREAM, [text, rate, per_delta, path])
+    seconds = (page.evaluate("performance.now()") - started) / 1000
+    busy = task_seconds() - busy_before
+    long_tasks = result["longTasks"]
+    return {
+        "path": path,
+        "seconds": seconds,
+        "busy_ms_per_s": 1000 * busy / seconds,
+        "long_tasks": len(long_tasks),
+        "longest_ms": max(long_tasks, default=0.0),
+        "chars": result["chars"],
+        "elements": result["nodes"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=20_000, help="answer length in tokens")
+    parser.add_argument("--rate", type=int, default=50, help="deltas per second")
+    parser.add_argument("--quick", action="store_true", help="2,000 tokens: a smoke run")
+    args = parser.parse_args()
+    tokens = 2_000 if args.quick else args.tokens
+    text = answer(tokens)
+    # The stream lasts as long as the answer takes at `rate` deltas of a few tokens each.
+    per_delta = 3 * CHARS_PER_TOKEN
+    print(
+        f"{len(text):,} characters (~{len(text) // CHARS_PER_TOKEN:,} tokens), "
+        f"{args.rate} deltas/s of {per_delta} characters: "
+        f"{len(text) / per_delta / args.rate:.0f} s per path"
+    )
+
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with workdir("bench-render-") as tmp, run_daphne(tmp) as server:
+        create_user(server)
+        cookies = sign_in(server.url)
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            context = browser.new_context(
+                base_url=server.url, viewport={"width": 1440, "height": 900}
+            )
+            context.add_cookies(
+                [{"name": k, "value": v, "url": server.url} for k, v in cookies.items()]
+            )
+            context.set_default_timeout(600_000)
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            page.goto("/", wait_until="load")
+            for path in ("plain", "markdown"):
+                rows.append(measure(page, cdp, text, args.rate, per_delta, path))
+            browser.close()
+    base = rows[0]
+    for row in rows:
+        row["busy_x"] = ratio(row["busy_ms_per_s"], base["busy_ms_per_s"])
+    print(
+        table(
+            rows,
+            [
+                ("path", "path", "s"),
+                ("busy_ms_per_s", "busy ms/s", ",.1f"),
+                ("busy_x", "× plain", "x"),
+                ("long_tasks", "long tasks >50 ms", ",d"),
+                ("longest_ms", "longest ms", ",.0f"),
+                ("seconds", "seconds", ",.1f"),
+                ("elements", "elements", ",d"),
+            ],
+        )
+    )
+    saved = save("render", {"tokens": tokens, "rate": args.rate, "rows": rows})
+    print(f"saved {saved}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+// The chat page's elements and shared state, and small helpers every feature module uses.
+// URLs come from the page (`data-*` rendered with `{% url %}`); per-conversation ones carry
+// the placeholder id 999999999.
+
+export const chat = document.getElementById("chat");
+export const messages = document.getElementById("messages");
+export const prompt = document.getElementById("prompt");
+export const stopBtn = document.getElementById("stop-btn");
+export const sendBtn = document.getElementById("send-btn");
+const composerError = document.getElementById("composer-error");
+
+const PLACEHOLDER_ID = "999999999";
+
+/** A URL of the page's `data-<name>` for conversation `id`. */
+export function urlFor(name, id) {
+  return chat.dataset[name].replace(PLACEHOLDER_ID, String(id));
+}
+
+export const state = {
+  conversationId: Number(chat.dataset.conversation) || null,
+};
+
+export function lastTurn() {
+  const turns = messages.querySelectorAll(":scope > .turn");
+  return turns.length ? turns[turns.length - 1] : null;
+}
+
+export function runningTurn() {
+  return messages.querySelector(':scope > .turn[data-status="queued"], :scope > .turn[data-status="in_progress"]');
+}
+
+export function isNearBottom(margin = 120) {
+  return messages.scrollHeight - messages.scrollTop - messages.clientHeight < margin;
+}
+
+export function scrollToBottom() {
+  messages.scrollTop = messages.scrollHeight;
+}
+
+/** After turns changed: Send or Stop, and follow the answer when the reader is at the end. */
+export function afterChange() {
+  const running = runningTurn();
+  stopBtn.hidden = !running;
+  sendBtn.hidden = Boolean(running);
+  if (isNearBottom(400)) scrollToBottom();
+}
+
+let errorTimer = null;
+export function showError(text) {
+  composerError.textContent = text;
+  composerError.hidden = false;
+  clearTimeout(errorTimer);
+  errorTimer = setTimeout(() => { composerError.hidden = true; }, 6000);
+}
+
+export async function copyText(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+    const label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  } catch {
+    showError("Copying is not allowed here.");
+  }
+}
+
+export function elementFrom(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  return template.content.firstElementChild;
+}
+
+/** A conversation created (by the first message or the settings) or renamed. */
+export function onConversation(conversation) {
+  state.conversationId = conversation.id;
+  chat.dataset.conversation = String(conversation.id);
+  history.replaceState(null, "", conversation.url);
+  document.getElementById("chat-title").textContent = conversation.title;
+  document.title = `${conversation.title} · Gemini Team Chat`;
+  document.getElementById("settings").dataset.url = urlFor("settingsUrl", conversation.id);
+  document.dispatchEvent(new CustomEvent("conversations-changed"));
+}
