@@ -4,7 +4,7 @@
 // for the icon shown while uploading. All text goes in with textContent.
 import { csrfToken } from "./http.js";
 
-const UPLOAD_URL = "/upload";
+const UPLOAD_URL = document.getElementById("chat")?.dataset.uploadUrl || "/upload";
 const PARALLEL = 3;
 const INLINE_IMAGES = new Set(["image/png", "image/jpeg", "image/webp", "image/gif"]);
 // The preview box of a chip that has no thumbnail shows a short type label (no icon font).

@@ -23,3 +23,13 @@ export async function postForm(url, data) {
   }
   return json;
 }
+
+/**
+ * A URL the page rendered with `{% url %}` in `data-<name>` on #chat: the placeholder id
+ * 999999999 becomes `id`, and `__key__` becomes `key` (an action or a token), escaped.
+ */
+export function pageUrl(name, id = "", key = "") {
+  const template = document.getElementById("chat")?.dataset[name];
+  if (!template) throw new Error(`The page has no data-${name}.`);
+  return template.replace("999999999", String(id)).replace("__key__", encodeURIComponent(key));
+}

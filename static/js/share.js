@@ -1,6 +1,6 @@
 // Share links, export and import on the chat page (a shared page itself: share-page.js).
 // Everything shown here comes from JSON and is set with textContent, never as HTML.
-import { csrfToken, postForm } from "./http.js";
+import { csrfToken, pageUrl, postForm } from "./http.js";
 
 const chat = document.getElementById("chat");
 const messages = document.getElementById("messages");
@@ -62,7 +62,7 @@ function setStatus(text) {
 
 async function refreshList() {
   const list = dialog.querySelector("#share-list");
-  const response = await fetch(`/c/${dialog.dataset.conversation}/shares`, {
+  const response = await fetch(pageUrl("sharesUrl", dialog.dataset.conversation), {
     credentials: "same-origin",
     headers: { Accept: "application/json" },
   });
@@ -99,7 +99,7 @@ async function createLink() {
   button.disabled = true;
   setStatus("Creating…");
   try {
-    const link = await postForm(`/c/${id}/share`, { leaf: onScreenLeaf(id) });
+    const link = await postForm(pageUrl("shareUrl", id), { leaf: onScreenLeaf(id) });
     await refreshList();
     const created = Array.from(dialog.querySelectorAll(".share-url")).find((input) => input.value === link.url);
     created?.focus();
@@ -115,7 +115,7 @@ async function createLink() {
 async function revokeLink(link) {
   if (!window.confirm("Revoke this link? It stops working for everyone, and cannot be turned back on.")) return;
   try {
-    await postForm(`/s/${encodeURIComponent(link.token)}/revoke`, {});
+    await postForm(pageUrl("revokeUrl", "", link.token), {});
     setStatus("Link revoked.");
   } catch (error) {
     setStatus(error.message);

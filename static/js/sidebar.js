@@ -1,5 +1,5 @@
 // The conversation list: search, paging, rename, pin, archive and delete.
-import { postForm } from "./http.js";
+import { pageUrl, postForm } from "./http.js";
 
 const list = document.getElementById("conv-list");
 const search = document.getElementById("conv-search");
@@ -11,7 +11,7 @@ let searchTimer = null;
 async function load(page = 1) {
   const params = new URLSearchParams({ q: search.value, page: String(page) });
   if (archived.checked) params.set("archived", "1");
-  const response = await fetch(`/sidebar/?${params}`, { credentials: "same-origin" });
+  const response = await fetch(`${pageUrl("sidebarUrl")}?${params}`, { credentials: "same-origin" });
   if (!response.ok) return;
   const html = await response.text();
   if (page === 1) {
@@ -60,13 +60,13 @@ list.addEventListener("click", async (event) => {
   if (action === "delete" && !window.confirm(`Delete “${title}”? This cannot be undone.`)) return;
   let result;
   try {
-    result = await postForm(`/c/${id}/${action}`, data);
+    result = await postForm(pageUrl("actionUrl", id, action), data);
   } catch (error) {
     window.alert(error.message);
     return;
   }
   const current = Number(document.getElementById("chat").dataset.conversation) || null;
-  if (action === "delete" && id === current) { location.href = "/"; return; }
+  if (action === "delete" && id === current) { location.href = pageUrl("homeUrl"); return; }
   if ((action === "rename" || action === "retitle") && id === current) {
     document.getElementById("chat-title").textContent = result.title || data.title;
   }
