@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench simulator clean deploy-check
+.PHONY: run test test-quick lint format bench simulator clean deploy-check
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(VENV)/.dev
 	sh scripts/ensure-packages.sh
 	sh scripts/ensure-services.sh
 	$(PY) -m pytest
+
+# The edit-test loop: no browser, no services, no subprocess servers (a few minutes).
+test-quick: $(VENV)/.dev
+	$(PY) -m pytest -m "not browser and not deploy and not live"
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -30,21 +30,22 @@ from typing import Any
 
 import httpx
 from _common import (
+    USER,
     WHAT_IF,
-    LiveServer,
     ProcessSampler,
-    create_user,
     mib,
     ratio,
     run_daphne,
     run_simulator,
     save,
-    sign_in,
     table,
     workdir,
-    ws_connect,
 )
 from PIL import Image
+
+from tests.harness.accounts import create_user, http_sign_in
+from tests.harness.servers import LiveServer
+from tests.harness.sockets import ws_connect
 
 FINAL_SEQ = 2**31
 LIMIT = 20 * 2**20  # settings.UPLOAD_MAX_BYTES["image"]
@@ -213,8 +214,8 @@ def run(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str, A
     for label, files, repeat in cases:
         with run_daphne(tmp, var_dir=var_dir, what_if=args.what_if_names, **env) as server:
             if not results["uploads"]:
-                create_user(server)
-            cookies = sign_in(server.url)
+                create_user(server, *USER)
+            cookies = http_sign_in(server.url, *USER)
             ups, ids = asyncio.run(upload_case(server, cookies, files, small, repeat))
         with run_daphne(tmp, var_dir=var_dir, what_if=args.what_if_names, **env) as server:
             snds = asyncio.run(send_case(server, cookies, files, ids, small))
