@@ -32,10 +32,18 @@ test: $(VENV)/.dev
 test-quick: $(VENV)/.dev
 	$(PY) -m pytest -m "not browser and not deploy and not live"
 
-lint: $(VENV)/.dev
+# ruff, mypy (chatapp and interactions_client, see pyproject.toml) and ESLint on static/.
+lint: $(VENV)/.dev node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy -p interactions_client
+	$(VENV)/bin/mypy
+	node_modules/.bin/eslint static
+
+# ESLint, pinned in package-lock.json: test-only, never part of the app (node 18.18+, npm).
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make lint needs node and npm (scripts/ensure-packages.sh)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

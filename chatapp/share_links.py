@@ -199,7 +199,7 @@ def active_link(token: str, defer: tuple[str, ...] = ()) -> ShareLink | None:
     `defer` names fields the caller does not need (the snapshot and the page are big)."""
     if not TOKEN.fullmatch(token):
         return None
-    return (
+    link: ShareLink | None = (
         ShareLink.objects.filter(
             token=token, revoked__isnull=True, conversation__owner__is_active=True
         )
@@ -207,12 +207,16 @@ def active_link(token: str, defer: tuple[str, ...] = ()) -> ShareLink | None:
         .defer(*defer)
         .first()
     )
+    return link
 
 
 def owned_link(user: Any, token: str) -> ShareLink | None:
     if not user.is_authenticated or not TOKEN.fullmatch(token):
         return None
-    return ShareLink.objects.filter(token=token, conversation__owner=user).defer("html").first()
+    link: ShareLink | None = (
+        ShareLink.objects.filter(token=token, conversation__owner=user).defer("html").first()
+    )
+    return link
 
 
 def revoke(user: Any, link: ShareLink) -> ShareLink:
@@ -249,7 +253,10 @@ def shared_file(link: ShareLink, uuid: uuid_lib.UUID) -> Attachment | None:
     _render_once(link)  # a link made before pages were stored learns its files with it
     if str(uuid) not in link.files:
         return None
-    return Attachment.objects.filter(uuid=uuid, owner_id=link.conversation.owner_id).first()
+    found: Attachment | None = Attachment.objects.filter(
+        uuid=uuid, owner_id=link.conversation.owner_id
+    ).first()
+    return found
 
 
 def _turns_html(link: ShareLink) -> Iterator[str]:

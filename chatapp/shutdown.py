@@ -45,7 +45,9 @@ def install() -> None:
         return
     from twisted.internet import reactor
 
-    reactor.addSystemEventTrigger("before", "shutdown", _drain_deferred)
+    # Twisted types the reactor by its zope interface, whose methods are declared without
+    # `self`: mypy reads "before" as self and shifts every argument by one.
+    reactor.addSystemEventTrigger("before", "shutdown", _drain_deferred)  # type: ignore[arg-type]
 
 
 def _drain_deferred() -> Any:
