@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench simulator clean deploy-check
+.PHONY: run test test-quick lint format bench simulator clean deploy-check
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,10 +28,22 @@ test: $(VENV)/.dev
 	sh scripts/ensure-services.sh
 	$(PY) -m pytest
 
-lint: $(VENV)/.dev
+# The edit-test loop: no browser, no services, no subprocess servers (a few minutes).
+test-quick: $(VENV)/.dev
+	$(PY) -m pytest -m "not browser and not deploy and not live"
+
+# ruff, mypy (chatapp and interactions_client, see pyproject.toml) and ESLint on static/.
+lint: $(VENV)/.dev node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy -p interactions_client
+	$(VENV)/bin/mypy
+	node_modules/.bin/eslint static
+
+# ESLint, pinned in package-lock.json: test-only, never part of the app (node 18.18+, npm).
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make lint needs node and npm (scripts/ensure-packages.sh)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

@@ -1,9 +1,10 @@
-"""Helpers shared by the benchmarks: a live Daphne in a subprocess, signing in, sampling a
-process's CPU and memory, percentiles, tables and the JSON results.
+"""Helpers shared by the benchmarks: a live Daphne with "what if" patches, sampling a
+process's CPU and memory, percentiles, tables, the JSON results and seeded conversations.
 
+Servers, the simulator, signing in and websockets come from the tests' harness
+(tests/harness): each server gets its own VAR_DIR with a migrated SQLite database and no
+GEMINI_API_KEY (the in-process simulator answers) unless a benchmark says otherwise.
 Everything talks to 127.0.0.1 only; HTTP clients ignore proxy variables from the shell.
-Like tests/e2e/conftest.py, each server gets its own VAR_DIR with a migrated SQLite database
-and no GEMINI_API_KEY (the in-process simulator answers) unless a benchmark says otherwise.
 """
 
 from __future__ import annotations
@@ -13,61 +14,32 @@ import math
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-# The benchmarks start servers the way the tests do: one list of variables to scrub.
+# The benchmarks start servers the way the tests do, with the tests' harness.
 sys.path.insert(0, str(ROOT))
-from tests.live_env import clean_environ, free_port  # noqa: E402
+from tests.harness import servers  # noqa: E402
+from tests.harness.servers import LiveServer, new_server, serving  # noqa: E402
+from tests.harness.simulator import run_simulator as run_standalone_simulator  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-proxy-server",
-]
 USER = ("bench", "Bench-Horse-42-staple")
 
 
-def http_client(**options: Any) -> httpx.Client:
-    """A loopback HTTP client: no proxies from the environment, generous timeouts."""
-    options.setdefault("timeout", 60)
-    return httpx.Client(trust_env=False, **options)
-
-
 def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
-    env = clean_environ()
-    env.update(
-        DJANGO_SETTINGS_MODULE="chatapp.settings",
-        VAR_DIR=str(var_dir),
-        DEBUG="true",
-        SIMULATOR_TOKENS_PER_SECOND="0",
-        CHAT_RECOVERY_INTERVAL_SECONDS="0",
-        PYTHONUNBUFFERED="1",
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    env.update(overrides)
-    return env
+    """The harness's server environment, with answers at once unless a benchmark says."""
+    return servers.server_env(var_dir, **{"SIMULATOR_TOKENS_PER_SECOND": "0", **overrides})
 
 
 def production_env(workdir: Path) -> dict[str, str]:
@@ -110,17 +82,7 @@ def migrated_db(workdir: Path) -> Path:
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     """`python manage.py ...` in `env` (the server's database)."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode:
-        raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
+    return servers.manage(env, *args, timeout=timeout)
 
 
 def django_shell(env: dict[str, str], code: str, timeout: float = 300) -> Any:
@@ -129,51 +91,6 @@ def django_shell(env: dict[str, str], code: str, timeout: float = 300) -> Any:
     out = manage(env, "shell", "-c", prelude + code, timeout=timeout)
     lines = [line for line in out.splitlines() if line.strip()]
     return json.loads(lines[-1]) if lines else None
-
-
-@dataclass
-class LiveServer:
-    url: str
-    port: int
-    env: dict[str, str]
-    var_dir: Path
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    pid: int = 0
-
-    def shell(self, code: str, timeout: float = 300) -> Any:
-        return django_shell(self.env, code, timeout)
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        with suppress(OSError, urllib.error.URLError):
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            with opener.open(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def stop_process(process: subprocess.Popen[bytes] | None) -> None:
-    """Stop a process this benchmark started: SIGTERM, wait, then SIGKILL if it hangs."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
 
 
 # --- "what if": patches applied inside the benchmarked server only, never in chatapp ---
@@ -380,132 +297,26 @@ def run_daphne(
     if "DATABASE_URL" not in overrides and not (var_dir / "db.sqlite3").exists():
         var_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(migrated_db(workdir), var_dir / "db.sqlite3")
-    port = free_port()
-    server = LiveServer(
-        url=f"http://127.0.0.1:{port}",
-        port=port,
-        env=server_env(var_dir, **overrides),
-        var_dir=var_dir,
-        log_path=var_dir / f"{name}-{port}.log",
-    )
-    daphne = ["-m", "daphne"]
+    server = new_server(var_dir, server_env(var_dir, **overrides))
+    server.log_path = var_dir / f"{name}-{server.port}.log"
+    python = servers.DAPHNE
     if what_if:
-        daphne = ["-c", _BOOT.format(bench=str(Path(__file__).parent)), ",".join(what_if)]
-    command = [sys.executable, *daphne, "-b", "127.0.0.1", "-p", str(port)]
-    if proxy_headers:
-        command.append("--proxy-headers")
-    with server.log_path.open("wb") as log:
-        server.process = subprocess.Popen(
-            [*command, "chatapp.asgi:application"],
-            cwd=ROOT,
-            env=server.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        server.pid = server.process.pid
-        _wait_until_up(f"{server.url}/healthz", server.process, server.log_path, 60)
-        yield server
-    finally:
-        stop_process(server.process)
+        python = ("-c", _BOOT.format(bench=str(Path(__file__).parent)), ",".join(what_if))
+    options = ("--proxy-headers",) if proxy_headers else ()
+    with serving(server, timeout=60, python=python, options=options) as live:
+        yield live
 
 
 @contextmanager
 def run_simulator(
     workdir: Path, tokens_per_second: float | None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The standalone simulator (`python -m interactions_client.simulator`) on a free port."""
-    port = free_port()
-    log_path = Path(tempfile.mkstemp(prefix="simulator-", suffix=".log", dir=workdir)[1])
-    command = [sys.executable, "-m", "interactions_client.simulator", "--port", str(port)]
-    command += ["--log-level", "warning"]
+    """The standalone simulator on a free port, quiet: its URL and process."""
+    args = ["--log-level", "warning"]
     if tokens_per_second:
-        command += ["--tokens-per-second", str(tokens_per_second)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=server_env(workdir), stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        # Any HTTP answer means it is up; /v1/interactions without a body is a 4xx.
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"simulator exited:\n{log_path.read_text()[-3000:]}")
-            with suppress(httpx.TransportError), http_client(timeout=2) as client:
-                client.get(f"{url}/v1/interactions/none", headers={"x-goog-api-key": "bench"})
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.1)
-        yield url, process
-    finally:
-        stop_process(process)
-
-
-def create_user(server: LiveServer, username: str = USER[0], password: str = USER[1]) -> int:
-    code = (
-        "import json\nfrom django.contrib.auth import get_user_model\n"
-        f"u = get_user_model().objects.create_user({username!r}, password={password!r})\n"
-        "print(json.dumps(u.pk))"
-    )
-    return int(server.shell(code))
-
-
-def sign_in(
-    server_url: str, username: str = USER[0], password: str = USER[1], *, secure: bool = False
-) -> httpx.Cookies:
-    """Post the login form like a browser; returns the `sessionid` and `csrftoken` cookies.
-
-    `secure`: as through the production TLS proxy (`X-Forwarded-Proto: https`, an https
-    Referer); the cookies are then Secure, so they are sent by hand, not by httpx's jar.
-    """
-    headers = secure_headers(secure)
-    scheme = "https" if secure else "http"
-    referer = server_url.replace("http://", f"{scheme}://", 1) + "/login/"
-    with http_client(base_url=server_url, follow_redirects=False, headers=headers) as client:
-        client.get("/login/").raise_for_status()
-        token = client.cookies["csrftoken"]
-        response = client.post(
-            "/login/",
-            data={"username": username, "password": password, "csrfmiddlewaretoken": token},
-            headers={"Referer": referer, **cookie_header(client.cookies, secure)},
-        )
-        if response.status_code != 302 or "sessionid" not in client.cookies:
-            raise RuntimeError(f"sign-in failed: {response.status_code} {response.text[:300]}")
-        return client.cookies
-
-
-def secure_headers(secure: bool) -> dict[str, str]:
-    return {"X-Forwarded-Proto": "https"} if secure else {}
-
-
-def cookie_header(cookies: httpx.Cookies, secure: bool = True) -> dict[str, str]:
-    """A `Cookie` header with every cookie (httpx keeps Secure cookies off plain HTTP)."""
-    if not secure:
-        return {}
-    return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in cookies.jar)}
-
-
-async def ws_connect(port: int, cookies: httpx.Cookies, scheme: str = "http") -> Any:
-    """A browser-like websocket to /ws/chat/: the session cookie and the page's Origin
-    (`scheme` "https": a page served through the TLS proxy)."""
-    from websockets.asyncio.client import connect
-
-    return await connect(
-        f"ws://127.0.0.1:{port}/ws/chat/",
-        origin=f"{scheme}://127.0.0.1:{port}",  # type: ignore[arg-type]
-        additional_headers={
-            "Cookie": "; ".join(f"{c.name}={c.value}" for c in cookies.jar),
-            # As the TLS proxy says; the server compares the Origin with the scheme exactly.
-            "X-Forwarded-Proto": scheme,
-        },
-        proxy=None,
-        open_timeout=60,
-        ping_interval=None,  # browsers do not ping
-        max_queue=None,  # a tab reads every frame; no backpressure from the client
-        max_size=2**24,
-    )
+        args += ["--tokens-per-second", str(tokens_per_second)]
+    with run_standalone_simulator(workdir, *args) as simulator:
+        yield simulator.url, simulator.process
 
 
 # --- measuring a process ---

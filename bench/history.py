@@ -26,20 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     USER,
-    create_user,
+    django_shell,
     fmt_ratio,
     ratio,
     run_daphne,
     save,
     seed_conversations,
-    sign_in,
     table,
     workdir,
 )
+
+from tests.harness.accounts import create_user, http_sign_in
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
 
 SIDEBAR_FEW = 10
 SIDEBAR_PAGE = 50  # chatapp.views.SIDEBAR_PAGE
@@ -168,13 +168,13 @@ def measure_browser(tmp: Path, sizes: list[int], repeat: int) -> list[dict[str, 
 
     rows = []
     with run_daphne(tmp, SIMULATOR_TOKENS_PER_SECOND="0") as server:
-        create_user(server)
+        create_user(server, *USER)
         code = (
             "import json, _common\n"
             f"print(json.dumps(_common.seed_conversations({USER[0]!r}, {sizes!r})))"
         )
-        seeded = server.shell(code)
-        cookies = sign_in(server.url)
+        seeded = django_shell(server.env, code)
+        cookies = http_sign_in(server.url, *USER)
         with sync_playwright() as driver:
             browser = driver.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -50,12 +50,11 @@ import psutil
 from _common import (
     RESULTS,
     ROOT,
+    USER,
     WHAT_IF,
-    LiveServer,
     ProcessSampler,
     collect_static,
-    cookie_header,
-    create_user,
+    django_shell,
     mib,
     percentile,
     production_env,
@@ -63,13 +62,14 @@ from _common import (
     run_daphne,
     run_simulator,
     save,
-    secure_headers,
     server_env,
-    sign_in,
     table,
     workdir,
-    ws_connect,
 )
+
+from tests.harness.accounts import cookie_header, create_user, http_sign_in, secure_headers
+from tests.harness.servers import LiveServer
+from tests.harness.sockets import ws_connect
 
 OLD_FINAL_SEQ = 2**31  # the old protocol's final frame (fac3d7e and before)
 MODEL = "gemini-3.5-flash"  # settings.DEFAULT_MODEL: what a new conversation uses
@@ -527,7 +527,7 @@ def saved_answers(server: LiveServer, database_url: str | None) -> dict[int, tup
         with psycopg.connect(database_url) as conn:
             rows = conn.execute("SELECT id, status, steps FROM chatapp_turn").fetchall()
         return {pk: (status, answer_text(steps)) for pk, status, steps in rows}
-    return {int(k): (v[0], v[1]) for k, v in server.shell(SAVED_TEXTS).items()}
+    return {int(k): (v[0], v[1]) for k, v in django_shell(server.env, SAVED_TEXTS).items()}
 
 
 # --- the baseline: the same streams straight from the simulator ---
@@ -835,15 +835,15 @@ def measure_relay(
                 for w in range(workers)
             ]
             try:
-                create_user(servers[0])
-                cookies = sign_in(servers[0].url, secure=True)
+                create_user(servers[0], *USER)
+                cookies = http_sign_in(servers[0].url, *USER, secure=True)
                 samplers = [ProcessSampler(s.pid) for s in servers]
                 sim_sampler = ProcessSampler(sim_process.pid) if sim_process else None
                 with sim_sampler or contextlib.nullcontext():
                     run = asyncio.run(relay_run(servers, cookies, n, args, limit, samplers))
                 saved = saved_answers(servers[0], database_url)
                 if run["failures"]:
-                    print(servers[0].log_tail(15), file=sys.stderr)
+                    print(servers[0].tail(15), file=sys.stderr)
             finally:
                 for w, server in enumerate(servers):
                     logs.append({"path": str(keep_log(server, label, n, w))})

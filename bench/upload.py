@@ -36,21 +36,22 @@ from typing import Any
 
 import httpx
 from _common import (
+    USER,
     WHAT_IF,
-    LiveServer,
     ProcessSampler,
-    create_user,
     mib,
     ratio,
     run_daphne,
     run_simulator,
     save,
-    sign_in,
     table,
     workdir,
-    ws_connect,
 )
 from PIL import Image
+
+from tests.harness.accounts import create_user, http_sign_in
+from tests.harness.servers import LiveServer
+from tests.harness.sockets import ws_connect
 
 FINAL_SEQ = 2**31
 LIMIT = 20 * 2**20  # settings.UPLOAD_MAX_BYTES["image"]
@@ -253,8 +254,8 @@ def run_video(tmp: Path, env: dict[str, str], size_mb: float) -> dict[str, Any]:
     env = {**env, "UPLOAD_MAX_VIDEO_MB": str(int(size_mb) + 16)}
     var_dir = tmp / "server-video"
     with run_daphne(tmp, var_dir=var_dir, **env) as server:
-        create_user(server)
-        cookies = sign_in(server.url)
+        create_user(server, *USER)
+        cookies = http_sign_in(server.url, *USER)
         uploaded, ident = asyncio.run(video_step(server, cookies, path, size, ""))
     with run_daphne(tmp, var_dir=var_dir, **env) as server:
         sent, _ = asyncio.run(video_step(server, cookies, path, size, ident))
@@ -279,8 +280,8 @@ def run(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str, A
     for label, files, repeat in cases:
         with run_daphne(tmp, var_dir=var_dir, what_if=args.what_if_names, **env) as server:
             if not results["uploads"]:
-                create_user(server)
-            cookies = sign_in(server.url)
+                create_user(server, *USER)
+            cookies = http_sign_in(server.url, *USER)
             ups, ids = asyncio.run(upload_case(server, cookies, files, small, repeat))
         with run_daphne(tmp, var_dir=var_dir, what_if=args.what_if_names, **env) as server:
             snds = asyncio.run(send_case(server, cookies, files, ids, small))

@@ -172,4 +172,5 @@ def _read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
 def _has_users() -> bool:
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.exists()
+    exists: bool = get_user_model().objects.exists()
+    return exists

@@ -33,7 +33,9 @@ def tool_declarations(conversation: Conversation) -> list[dict[str, Any]]:
     from .tools import registry
 
     # Grounding is a built-in tool named like its switch: {"type": "google_search"}.
-    tools = [{"type": name} for name in Conversation.GROUNDING if getattr(conversation, name)]
+    tools: list[dict[str, Any]] = [
+        {"type": name} for name in Conversation.GROUNDING if getattr(conversation, name)
+    ]
     available = registry()
     tools += [available[name].declaration() for name in conversation.tools if name in available]
     if conversation.pk and (stores := store_names(conversation)):

@@ -232,6 +232,10 @@ def _index(document: KnowledgeDocument) -> None:
         _settle_operation(document, operation)
 
 
+def _operation(name: str) -> Any:
+    return _upstream(lambda c: c.file_search_stores.get_operation(name))
+
+
 def refresh(base: KnowledgeBase) -> list[KnowledgeDocument]:
     """The base's documents, those still indexing asked about once more."""
     documents = list(base.documents.all())
@@ -239,9 +243,7 @@ def refresh(base: KnowledgeBase) -> list[KnowledgeDocument]:
         if document.state != KnowledgeDocument.State.PENDING or not document.operation:
             continue
         try:
-            operation = _upstream(
-                lambda c, name=document.operation: c.file_search_stores.get_operation(name)
-            )
+            operation = _operation(str(document.operation))
         except InteractionsError as exc:
             log.info("operation of document %s: %r", document.pk, exc)
             continue

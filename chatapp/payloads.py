@@ -181,13 +181,15 @@ def structured_html(turn: Turn) -> str:
 
 def render_turn(payload: dict[str, Any]) -> str:
     """The turn's HTML, from the same template the page uses."""
-    return render_to_string(
+    html: str = render_to_string(
         "chat/_turn.html", {"t": payload, "using_simulator": settings.USE_SIMULATOR}
     )
+    return html
 
 
 def render_step(view: dict[str, Any]) -> str:
-    return render_to_string("chat/_step.html", {"step": view})
+    html: str = render_to_string("chat/_step.html", {"step": view})
+    return html
 
 
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:

@@ -271,7 +271,7 @@ class Generation:
                     await self._on_step_stop(self.acc.position(event.index))
 
     def _on_event(self, event: StreamEvent) -> None:
-        kind = event.event_type
+        kind: str | None = event.event_type
         if kind == "interaction.created" and event.interaction and event.interaction.id:
             self.writes.save(interaction_id=event.interaction.id, status=Turn.Status.IN_PROGRESS)
         elif kind == "step.start" and event.index is not None:

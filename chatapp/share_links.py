@@ -19,7 +19,6 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -145,12 +144,12 @@ def _content(link: ShareLink) -> dict[str, Any]:
                 cached = json.loads(stored.read())
         else:
             cached = {"snapshot": link.snapshot, "html": link.html}
-        link._content = cached  # type: ignore[attr-defined]
+        link._content = cached
     return cached
 
 
 def _remember(link: ShareLink, snapshot: list[dict[str, Any]], html: str) -> None:
-    link._content = {"snapshot": snapshot, "html": html}  # type: ignore[attr-defined]
+    link._content = {"snapshot": snapshot, "html": html}
 
 
 def frozen_turns(link: ShareLink) -> list[dict[str, Any]]:
@@ -229,7 +228,7 @@ def active_link(token: str, defer: tuple[str, ...] = ()) -> ShareLink | None:
     `defer` names fields the caller does not need (the snapshot and the page are big)."""
     if not TOKEN.fullmatch(token):
         return None
-    return (
+    link: ShareLink | None = (
         ShareLink.objects.filter(
             token=token, revoked__isnull=True, conversation__owner__is_active=True
         )
@@ -237,12 +236,16 @@ def active_link(token: str, defer: tuple[str, ...] = ()) -> ShareLink | None:
         .defer(*defer)
         .first()
     )
+    return link
 
 
 def owned_link(user: Any, token: str) -> ShareLink | None:
     if not user.is_authenticated or not TOKEN.fullmatch(token):
         return None
-    return ShareLink.objects.filter(token=token, conversation__owner=user).defer("html").first()
+    link: ShareLink | None = (
+        ShareLink.objects.filter(token=token, conversation__owner=user).defer("html").first()
+    )
+    return link
 
 
 def revoke(user: Any, link: ShareLink) -> ShareLink:
@@ -281,7 +284,10 @@ def shared_file(link: ShareLink, uuid: uuid_lib.UUID) -> Attachment | None:
     _render_once(link)  # a link made before pages were stored learns its files with it
     if str(uuid) not in link.files:
         return None
-    return Attachment.objects.filter(uuid=uuid, owner_id=link.conversation.owner_id).first()
+    found: Attachment | None = Attachment.objects.filter(
+        uuid=uuid, owner_id=link.conversation.owner_id
+    ).first()
+    return found
 
 
 def _turns_html(link: ShareLink) -> Iterator[str]:
@@ -297,8 +303,12 @@ def _turns_html(link: ShareLink) -> Iterator[str]:
         )
 
 
-@receiver(post_delete, sender=ShareLink, dispatch_uid="chatapp.share_links.delete_content")
 def _delete_content(sender: type[ShareLink], instance: ShareLink, **kwargs: Any) -> None:
     """A deleted link (or conversation) takes its stored copy with it."""
     if instance.content:
         instance.content.delete(save=False)
+
+
+post_delete.connect(
+    _delete_content, sender=ShareLink, dispatch_uid="chatapp.share_links.delete_content"
+)

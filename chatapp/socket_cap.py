@@ -88,7 +88,7 @@ def _redis() -> _Shared | None:
 
 async def acquire(user_pk: int, member: str) -> bool:
     """Count one more socket for this user, or say no when they hold the maximum."""
-    allowed = _local[user_pk] < settings.CHAT_MAX_SOCKETS_PER_USER
+    allowed: bool = _local[user_pk] < settings.CHAT_MAX_SOCKETS_PER_USER
     shared = _redis()
     if shared is not None:
         try:

@@ -17,11 +17,11 @@ import socket
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 
-from . import metrics
+from . import metrics, xstreams
 from .backoff import pause_after_failure
 from .frames import Frame, merge
 
@@ -85,7 +85,7 @@ class Streams:
         position = "0-0"
         with contextlib.suppress(Exception):
             last = await self.redis.xrevrange(_key(conversation), count=1)
-            position = last[0][0] if last else "0-0"
+            position = cast(xstreams.Range, last)[0][0] if last else "0-0"
         if self._watchers.get(conversation):
             self._positions.setdefault(conversation, position)
             self._read_wake.set()
@@ -124,9 +124,9 @@ class Streams:
                     await pause_after_failure(failures, "writing frames to Redis")
             self._written.set()
 
-    async def _entries(self, batch: list[tuple[Frame, str]]) -> list[tuple[int, dict[str, Any]]]:
+    async def _entries(self, batch: list[tuple[Frame, str]]) -> list[tuple[int, xstreams.Entry]]:
         """Stream entries for a batch, consecutive deltas of one step merged into one."""
-        entries: list[tuple[int, dict[str, Any]]] = []
+        entries: list[tuple[int, xstreams.Entry]] = []
         run: list[Frame] = []
 
         async def flush() -> None:
@@ -149,7 +149,7 @@ class Streams:
         await flush()
         return entries
 
-    def _fields(self, frame: Frame, last_seq: int, text: str, to: str) -> dict[str, Any]:
+    def _fields(self, frame: Frame, last_seq: int, text: str, to: str) -> xstreams.Entry:
         return {
             "o": self.origin,
             "k": frame.kind,
@@ -170,7 +170,7 @@ class Streams:
                 await self._read_wake.wait()
                 self._read_wake.clear()
                 continue
-            streams = {_key(c): p for c, p in self._positions.items()}
+            streams: xstreams.Positions = {_key(c): p for c, p in self._positions.items()}
             try:
                 result = await self.reader.xread(streams, count=1000, block=READ_BLOCK_MS)
                 failures = 0
@@ -179,7 +179,7 @@ class Streams:
                 metrics.STREAM_ERRORS.inc()
                 await pause_after_failure(failures, "reading frames from Redis")
                 continue
-            for key, entries in result or []:
+            for key, entries in cast(xstreams.Read, result or []):
                 conversation = int(key.rsplit(":", 1)[1])
                 for entry_id, fields in entries:
                     if conversation in self._positions:

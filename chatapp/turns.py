@@ -48,11 +48,12 @@ class Started:
 
     @property
     def conversation(self) -> Conversation:
-        return self.turn.conversation
+        conversation: Conversation = self.turn.conversation
+        return conversation
 
 
 def owned_conversation(user: Any, pk: int) -> Conversation:
-    conversation = Conversation.objects.filter(pk=pk, owner=user).first()
+    conversation: Conversation | None = Conversation.objects.filter(pk=pk, owner=user).first()
     if conversation is None:
         raise ClientError("not_found", "No such conversation.")
     return conversation
@@ -60,7 +61,7 @@ def owned_conversation(user: Any, pk: int) -> Conversation:
 
 def owned_turn(user: Any, pk: int) -> Turn:
     turn = Turn.objects.select_related("conversation").filter(pk=pk, conversation__owner=user)
-    found = turn.first()
+    found: Turn | None = turn.first()
     if found is None:
         raise ClientError("not_found", "No such message.")
     return found
@@ -247,7 +248,7 @@ def _new_turn(
     user_input: list[dict[str, Any]],
     user_text: str,
 ) -> Turn:
-    return Turn.objects.create(
+    turn: Turn = Turn.objects.create(
         conversation=conversation,
         parent_id=parent_id,
         user_input=user_input,
@@ -257,6 +258,7 @@ def _new_turn(
         heartbeat=timezone.now(),
         stored=not conversation.stateless,
     )
+    return turn
 
 
 def _prepare(turn: Turn, conversation: Conversation) -> Started:

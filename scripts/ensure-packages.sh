@@ -1,7 +1,8 @@
 #!/bin/sh
 # Make sure the Debian packages the tests drive are there: Chromium for the browser tests
 # (tests/e2e; Playwright never downloads a browser of its own) and nginx for the test of
-# the shipped proxy configuration (tests/deploy/test_proxy.py).
+# the shipped proxy configuration (tests/deploy/test_proxy.py); npm (with node) for the
+# JavaScript linter `make lint` runs.
 #
 # Missing ones are installed with apt-get, which needs root (or passwordless sudo).
 # Non-interactive, for CI; any failure stops `make test` loudly.
@@ -18,6 +19,7 @@ fail() {
 missing=""
 [ -x "$CHROMIUM" ] || missing="$missing chromium"
 [ -x "$NGINX" ] || missing="$missing nginx-light"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

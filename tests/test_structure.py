@@ -17,9 +17,7 @@ PACKAGES = ("chatapp", "interactions_client")
 LINE_BUDGET = 400
 # Older modules still over the budget, each at most its size today: they may shrink, never
 # grow. Take a module off the list once it is under the budget.
-OVER_BUDGET = {
-    "interactions_client/_interactions.py": 413,
-}
+OVER_BUDGET: dict[str, int] = {}
 # The modules that receive requests or wire the app together. Everything else is below
 # them and never imports them (a view may use a service, never the other way round).
 ENTRY = {

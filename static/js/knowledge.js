@@ -13,7 +13,7 @@ function followIndexing() {
     try {
       const response = await fetch(kb.dataset.url, { headers: { Accept: "application/json" } });
       if (response.ok) showStates((await response.json()).documents);
-    } catch (error) { /* offline for a moment: try again below */ }
+    } catch { /* offline for a moment: try again below */ }
     followIndexing();
   }, 1500);
 }

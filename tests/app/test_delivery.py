@@ -145,6 +145,7 @@ def redis_db() -> str:
     return "redis://127.0.0.1:6379/8"
 
 
+@pytest.mark.deploy
 async def test_frames_cross_workers_through_a_stream_read_from_where_a_socket_joined(
     redis_db: str,
 ) -> None:
@@ -175,6 +176,7 @@ async def test_frames_cross_workers_through_a_stream_read_from_where_a_socket_jo
         there.close()
 
 
+@pytest.mark.deploy
 async def test_a_snapshot_for_one_socket_reaches_no_other(redis_db: str) -> None:
     here, there = (
         streams.Streams(redis_db, "worker-a", delivery._deliver_here),

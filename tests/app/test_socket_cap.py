@@ -12,6 +12,8 @@ import redis
 
 from chatapp import socket_cap
 
+pytestmark = pytest.mark.deploy
+
 REDIS = "redis://127.0.0.1:6379/9"
 
 

@@ -109,6 +109,7 @@ def redis_db() -> str:
     return "redis://127.0.0.1:6379/8"
 
 
+@pytest.mark.deploy  # real Redis
 async def test_a_final_frame_carries_its_trace_to_another_worker(
     spans: Recorder, redis_db: str
 ) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import threading
 from typing import Any
 
-from tests.live_env import free_port
+from tests.harness.environ import free_port
 
 
 class CuttableProxy:

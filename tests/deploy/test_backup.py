@@ -16,11 +16,11 @@ import httpx
 import psycopg
 from PIL import Image
 
-from tests.e2e.conftest import ROOT, LiveServer, run_server, server_env
-from tests.reliability.live import LiveSocket, sign_up
+from tests.harness.accounts import PASSWORD, sign_up
+from tests.harness.servers import ROOT, LiveServer, run_server, server_env
+from tests.harness.sockets import LiveSocket
 
 PG = "postgresql://postgres@127.0.0.1:5432"
-PASSWORD = "Correct-Horse-42"  # what tests.reliability.live.sign_up gives
 
 
 @contextmanager

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import LiveServer, server_env
-from tests.live_env import free_port
+from tests.harness.cluster import Cluster
+from tests.harness.environ import free_port
+from tests.harness.servers import LiveServer, server_env
 
-from .conftest import Cluster
 from .test_workers import open_tab, sign_in
 
 BUCKET = "chat-media"

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.e2e.conftest import LiveServer, server_env
+from tests.harness.cluster import Cluster
+from tests.harness.servers import LiveServer, server_env
 
-from .conftest import Cluster
 from .tcp_proxy import CuttableProxy
 from .test_workers import Tab, open_tab, rebuild, saved_turn, sign_in, start
 

@@ -17,8 +17,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.e2e.conftest import ROOT, LiveServer, run_server
-from tests.live_env import free_port
+from tests.harness.environ import free_port
+from tests.harness.servers import ROOT, LiveServer, run_server
 
 NGINX = "/usr/sbin/nginx"
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 
-from .conftest import Cluster
+from tests.harness.cluster import Cluster
+
 from .test_workers import Tab, open_tab, rebuild, saved_turn, start
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from .conftest import Cluster
+from tests.harness.cluster import Cluster
+
 from .test_workers import Tab, open_tab, sign_in
 
 CONVERSATIONS = 50

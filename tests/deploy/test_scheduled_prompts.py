@@ -6,7 +6,7 @@ import time
 
 import psycopg
 
-from .conftest import Cluster
+from tests.harness.cluster import Cluster
 
 MAKE = """
 from datetime import timedelta

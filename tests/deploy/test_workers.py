@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from websockets.asyncio.client import ClientConnection, connect
 
-from .conftest import Cluster
+from tests.harness.cluster import Cluster
 
 
 @contextlib.asynccontextmanager

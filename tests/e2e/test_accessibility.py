@@ -9,7 +9,8 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import LiveServer, answer, send_message, wait_status
+from tests.harness.browser import answer, send_message, wait_status
+from tests.harness.servers import LiveServer
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 RICH = (

@@ -8,15 +8,15 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import (
+from tests.harness.browser import (
     ADMIN,
-    LiveServer,
     create_admin,
     screenshot,
     send_message,
     sign_in,
     wait_status,
 )
+from tests.harness.servers import LiveServer
 
 
 def test_fresh_install_creates_the_admin_then_signs_out_and_in(

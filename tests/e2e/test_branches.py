@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import (
+from tests.harness.browser import (
     answer_text,
     screenshot,
     send_message,

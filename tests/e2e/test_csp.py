@@ -16,14 +16,8 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response, expect
 
-from .conftest import (
-    ADMIN,
-    LiveServer,
-    create_admin,
-    send_message,
-    sign_in,
-    wait_status,
-)
+from tests.harness.browser import ADMIN, create_admin, send_message, sign_in, wait_status
+from tests.harness.servers import LiveServer
 
 REPORT = """
 document.addEventListener("securitypolicyviolation", (event) => {

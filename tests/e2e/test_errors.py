@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .conftest import LiveServer, _admin_state, answer, run_server, send_message, wait_status
+from tests.harness.browser import answer, send_message, signed_in_state, wait_status
+from tests.harness.servers import LiveServer, run_server
 
 
 def test_a_failed_answer_shows_one_error_with_retry(quick_page: Page) -> None:
@@ -38,7 +39,7 @@ def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
 def test_a_silent_answer_says_so_with_stop_and_retry(
     impatient_server: LiveServer, browser: Browser, new_context: Callable[..., BrowserContext]
 ) -> None:
-    state: Any = _admin_state(browser, impatient_server)
+    state: Any = signed_in_state(browser, impatient_server)
     page = new_context(impatient_server.url, state).new_page()
     page.goto("/")
     turn = send_message(page, "[[sim:hang]] are you there?")

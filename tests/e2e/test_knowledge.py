@@ -9,8 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from interactions_client.simulator.pdf import tiny_pdf
-
-from .conftest import answer, screenshot, send_message, wait_status
+from tests.harness.browser import answer, screenshot, send_message, wait_status
 
 
 def test_a_knowledge_base_answer_cites_its_pdf_by_page(quick_page: Page, tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import LiveServer, screenshot, send_message, wait_for_text, wait_status
+from tests.harness.browser import screenshot, send_message, wait_for_text, wait_status
+from tests.harness.servers import LiveServer
 
 PHONE = {"width": 390, "height": 844}
 DARK_BACKGROUND = "rgb(15, 17, 21)"  # --bg in app.css's dark scheme

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import LiveServer, answer, screenshot, send_message, wait_status
+from tests.harness.browser import answer, screenshot, send_message, wait_status
+from tests.harness.servers import LiveServer
 
 ECHO = "[[sim:echo]] [[sim:slow]]\n"
 

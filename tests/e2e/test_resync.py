@@ -10,18 +10,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from .conftest import (
+from tests.harness.browser import (
     ADMIN,
-    LiveServer,
     answer_text,
     create_admin,
-    run_server,
     send_message,
     streamed,
     turn_id,
     wait_status,
     watch,
 )
+from tests.harness.servers import LiveServer, run_server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import answer, send_message, state, wait_for_text, wait_status
+from tests.harness.browser import answer, send_message, state, wait_for_text, wait_status
 
 PAYLOAD = (
     '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> '

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Dialog, Locator, Page, expect
 
-from .conftest import send_message, wait_status
+from tests.harness.browser import send_message, wait_status
 
 ALPHA = "Zebra alpha picnic plan"
 BETA = "Zebra beta budget review"

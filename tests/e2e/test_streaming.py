@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from .conftest import (
+from tests.harness.browser import (
     answer,
     answer_text,
     screenshot,

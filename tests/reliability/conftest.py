@@ -1,5 +1,5 @@
 """Fault-injection tests reuse the chat fixtures of tests/app (the simulator on loopback as
-upstream, signed-in users, websockets) and the live-server helpers of tests/e2e."""
+upstream, signed-in users, websockets); live servers come from tests/harness."""
 
 from __future__ import annotations
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .live import LiveServer, LiveSocket, kill, query, run_server, run_simulator, sign_up
+import pytest
+
+from tests.harness.accounts import query, sign_up
+from tests.harness.servers import LiveServer, kill, run_server
+from tests.harness.simulator import run_simulator
+from tests.harness.sockets import LiveSocket
+
+pytestmark = pytest.mark.live
 
 RECOVERY = {"CHAT_RECOVERY_INTERVAL_SECONDS": "1", "CHAT_RECOVERY_STALE_SECONDS": "1"}
 PROMPT = "Tell me about the rivers of Europe"

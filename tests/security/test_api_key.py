@@ -17,7 +17,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from ..reliability.live import LiveServer, LiveSocket, run_server, run_simulator, sign_up
+import pytest
+
+from tests.harness.accounts import sign_up
+from tests.harness.servers import LiveServer, run_server
+from tests.harness.simulator import run_simulator
+from tests.harness.sockets import LiveSocket
+
+pytestmark = pytest.mark.live
 
 KEY = "sk-test-SECRET-123"
 # Any recognisable piece of the key counts as a leak.

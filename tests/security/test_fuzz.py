@@ -2,7 +2,7 @@
 
 An upstream (or anything between it and us) may send any bytes. The client's contract: the
 decoder takes any bytes, `decode_event` raises nothing but `APIResponseValidationError`, and
-the accumulator folds any sequence of well-typed events without crashing.
+the accumulator folds any sequence of well-typed events into the state they describe.
 """
 
 from __future__ import annotations
@@ -98,12 +98,10 @@ event_like = st.builds(
 )
 
 
-def decoded_or_documented_error(data: str) -> StreamEvent | None:
-    """decode_event's outcome, with its one documented error turned into None."""
-    try:
-        return decode_event(ServerSentEvent(data=data))
-    except APIResponseValidationError:
-        return None
+def in_pieces(payload: bytes, cuts: list[int]) -> list[bytes]:
+    """`payload` cut at the given points (taken modulo its length)."""
+    points = sorted({c % (len(payload) + 1) for c in cuts})
+    return [payload[a:b] for a, b in zip([0, *points], [*points, len(payload)], strict=True)]
 
 
 # --- the SSE decoder ---
@@ -117,15 +115,38 @@ def test_the_sse_decoder_takes_any_bytes_in_any_chunks(payload: bytes, cuts: lis
     whole = SSEDecoder()
     events = [*whole.feed(payload), *whole.close()]
     chunked = SSEDecoder()
-    points = sorted({c % (len(payload) + 1) for c in cuts})
-    pieces = [payload[a:b] for a, b in zip([0, *points], [*points, len(payload)], strict=True)]
-    in_pieces = [e for piece in pieces for e in chunked.feed(piece)] + list(chunked.close())
-    assert in_pieces == events, "where the chunks are cut must not matter"
+    pieces = [e for piece in in_pieces(payload, cuts) for e in chunked.feed(piece)]
+    assert [*pieces, *chunked.close()] == events, "where the chunks are cut must not matter"
+    # An event only ends at a blank line: at most one event per two line ends.
+    assert len(events) <= (payload.count(b"\n") + payload.count(b"\r")) // 2
     for event in events:
-        assert isinstance(event.data, str) and isinstance(event.event, str)
-        if event.data.strip().startswith("{"):
-            continue  # JSON objects: see the decode_event tests below
-        decoded_or_documented_error(event.data)
+        # CR and LF end lines: data lines are joined with LF, and nothing else keeps one.
+        assert "\r" not in event.data
+        assert not {"\r", "\n"} & set(event.event) and event.event
+        assert event.id is None or not {"\r", "\n", "\0"} & set(event.id)
+
+
+line_text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12)
+sse_messages = st.lists(
+    st.tuples(line_text, st.lists(line_text, min_size=1, max_size=3)), max_size=5
+)
+
+
+@FUZZ
+@given(sse_messages, st.sampled_from(["\n", "\r", "\r\n"]), st.lists(st.integers(0, 400)))
+@example([("", ["{}"]), ("x", [" a", ""])], "\r\n", [1, 7, 8])
+def test_encoded_events_decode_back_whole_in_any_chunks(
+    messages: list[tuple[str, list[str]]], newline: str, cuts: list[int]
+) -> None:
+    wire = "".join(
+        f"event: {name}{newline}" + "".join(f"data: {line}{newline}" for line in lines) + newline
+        for name, lines in messages
+    ).encode()
+    decoder = SSEDecoder()
+    decoded = [e for piece in in_pieces(wire, cuts) for e in decoder.feed(piece)]
+    assert [*decoded, *decoder.close()] == [
+        ServerSentEvent(event=name or "message", data="\n".join(lines)) for name, lines in messages
+    ]
 
 
 @FUZZ
@@ -157,13 +178,25 @@ def test_event_data_that_is_not_a_json_object_is_a_validation_error(data: str) -
 @example('{"event_type": "error", "error": []}')
 @example('{"event_type": 7}')
 def test_decode_event_raises_only_the_documented_error(data: str) -> None:
-    event = decoded_or_documented_error(data)
-    assert event is None or isinstance(event, StreamEvent)
+    payload = json.loads(data)
+    # Without a string event_type, the SSE event name ("message" by default) tags the event.
+    kind = payload["event_type"] if isinstance(payload["event_type"], str) else "message"
+    try:
+        event = decode_event(ServerSentEvent(data=data))
+    except APIResponseValidationError:
+        # Refused only when the typed model refuses the payload.
+        with pytest.raises(ValidationError):
+            parse_event({**payload, "event_type": kind})
+        return
+    assert event is not None and event.event_type == kind
+    # Every field the upstream sent is kept, known or not, and nothing is added.
+    assert set(event.model_dump(mode="json")) == set(payload)
 
 
 def test_decode_event_refuses_a_number_too_long_for_python() -> None:
     data = '{"event_type": "step.delta", "index": ' + "9" * 5000 + "}"
-    assert decoded_or_documented_error(data) is None
+    with pytest.raises(APIResponseValidationError, match="not JSON"):
+        decode_event(ServerSentEvent(data=data))
 
 
 # --- the accumulator ---
@@ -301,14 +334,97 @@ def fold(parsed: list[StreamEvent]) -> Accumulator:
     return accumulator
 
 
+def last_status(parsed: list[StreamEvent]) -> str | None:
+    """The status the events last reported, by a status update or a whole interaction."""
+    status = None
+    for event in parsed:
+        raw = event.model_dump(mode="json")
+        if event.event_type == "interaction.status_update" and "status" in raw:
+            status = raw["status"]
+        elif event.event_type in ("interaction.created", "interaction.completed"):
+            status = (raw.get("interaction") or {}).get("status", status)
+    return status
+
+
+def step_types(parsed: list[StreamEvent]) -> set[str]:
+    """The types of every step the events start or complete."""
+    found = set()
+    for event in parsed:
+        raw = event.model_dump(mode="json")
+        if event.event_type == "step.start":
+            found.add((raw.get("step") or {}).get("type"))
+        elif event.event_type == "interaction.completed":
+            found |= {s.get("type") for s in (raw.get("interaction") or {}).get("steps") or []}
+    return found
+
+
 @settings(FUZZ, max_examples=200)
 @given(st.lists(events(st.integers(0, 12)), max_size=12))
 def test_the_accumulator_folds_any_well_typed_events(payloads: list[dict[str, Any]]) -> None:
-    accumulator = fold(well_typed(payloads))
+    parsed = well_typed(payloads)
+    accumulator = fold(parsed)
     snapshot = accumulator.snapshot()
-    json.dumps(snapshot)  # plain JSON, ready for the database
-    assert isinstance(snapshot["steps"], list)
-    assert accumulator.position(0) >= 0
+    assert json.loads(json.dumps(snapshot)) == snapshot  # plain JSON, ready for the database
+    assert snapshot.get("status") == last_status(parsed)
+    assert accumulator.last_event_id == ("evt" if parsed else None)
+    errors = [e.model_dump(mode="json") for e in parsed if e.event_type == "error"]
+    if errors:
+        assert accumulator.error is not None
+        assert accumulator.error.message == (errors[-1].get("error") or {}).get("message")
+    else:
+        assert accumulator.error is None
+    # Steps are only ever dicts; one without a type is a placeholder for a step not started.
+    assert all(isinstance(step, dict) for step in snapshot["steps"])
+    assert {s.get("type") for s in snapshot["steps"]} <= step_types(parsed) | {None}
+
+
+@FUZZ
+@given(st.lists(st.text(max_size=8), max_size=8))
+@example(["", "a", ""])
+def test_text_deltas_fold_into_the_text_they_carry(chunks: list[str]) -> None:
+    accumulator = fold(
+        [
+            parse_event({"event_type": "step.start", "index": 0, "step": {"type": "model_output"}}),
+            *(
+                parse_event(
+                    {"event_type": "step.delta", "index": 0, "delta": {"type": "text", "text": c}}
+                )
+                for c in chunks
+            ),
+            parse_event({"event_type": "step.stop", "index": 0}),
+        ]
+    )
+    content = accumulator.steps[0].get("content") or []
+    assert len(content) == min(len(chunks), 1), "one text item, grown by every delta"
+    assert "".join(item["text"] for item in content) == "".join(chunks)
+    assert accumulator.interaction.output_text == "".join(chunks)
+
+
+@FUZZ
+@given(st.dictionaries(texts, small_json, max_size=3), st.lists(st.integers(0, 200), max_size=6))
+def test_argument_fragments_fold_into_the_arguments_they_spell(
+    arguments: dict[str, Any], cuts: list[int]
+) -> None:
+    text = json.dumps(arguments)
+    start = {"event_type": "step.start", "index": 0, "step": {"type": "function_call"}}
+    fragments = [piece.decode() for piece in in_pieces(text.encode("ascii"), cuts)]
+    accumulator = fold(
+        [
+            parse_event(start),
+            *(
+                parse_event(
+                    {
+                        "event_type": "step.delta",
+                        "index": 0,
+                        "delta": {"type": "arguments_delta", "arguments": fragment},
+                    }
+                )
+                for fragment in fragments
+            ),
+            parse_event({"event_type": "step.stop", "index": 0}),
+        ]
+    )
+    assert accumulator.steps == [{"type": "function_call", "arguments": arguments}]
 
 
 @FUZZ
@@ -317,7 +433,10 @@ def test_the_accumulator_folds_any_well_typed_events(payloads: list[dict[str, An
 def test_the_accumulator_folds_events_with_negative_indices(
     payloads: list[dict[str, Any]],
 ) -> None:
-    fold(well_typed(payloads)).snapshot()
+    parsed = well_typed(payloads)
+    # An event for a step at a negative index is ignored: it leaves no trace.
+    kept = [e for e in parsed if not (e.event_type.startswith("step.") and (e.index or 0) < 0)]
+    assert fold(parsed).snapshot() == fold(kept).snapshot()
 
 
 @FUZZ
@@ -333,7 +452,15 @@ def test_the_accumulator_folds_events_with_negative_indices(
 def test_the_accumulator_folds_deltas_carrying_extra_fields(
     payloads: list[dict[str, Any]],
 ) -> None:
-    fold(well_typed(payloads)).snapshot()
+    parsed = well_typed(payloads)
+    steps = fold(parsed).snapshot()["steps"]
+    # A delta's extra fields never replace a step's type or its content lists.
+    assert {s.get("type") for s in steps} <= step_types(parsed) | {None}
+    for step in steps:
+        for key in ("content", "summary"):
+            if key in step:
+                assert isinstance(step[key], list), (key, step)
+                assert all(isinstance(item, dict) for item in step[key]), (key, step)
 
 
 @FUZZ
@@ -343,4 +470,10 @@ def test_the_accumulator_folds_deltas_carrying_extra_fields(
 def test_the_accumulated_interaction_is_typed_after_any_well_typed_events(
     payloads: list[dict[str, Any]],
 ) -> None:
-    fold(well_typed(payloads)).interaction  # noqa: B018
+    accumulator = fold(well_typed(payloads))
+    snapshot = accumulator.snapshot()
+    interaction = accumulator.interaction
+    assert interaction.status == snapshot.get("status")
+    # The typed view holds the steps that have a type, in order, dumped back unchanged.
+    typed = [s for s in snapshot["steps"] if isinstance(s.get("type"), str)]
+    assert [s.model_dump(mode="json") for s in interaction.steps] == typed

@@ -30,7 +30,7 @@ from PIL import Image
 from chatapp import image_headers
 from chatapp.models import Attachment
 from tests.app.test_uploads import box, heic_bytes
-from tests.live_env import clean_environ
+from tests.harness.environ import clean_environ
 
 pytestmark = pytest.mark.django_db
 

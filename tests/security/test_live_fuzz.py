@@ -28,7 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.reliability.live import LiveServer, LiveSocket, run_server
+from tests.harness.servers import LiveServer, run_server
+from tests.harness.sockets import LiveSocket
+
+pytestmark = pytest.mark.live
 
 FUZZ = settings(
     max_examples=600,

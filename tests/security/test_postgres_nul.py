@@ -15,7 +15,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.e2e.conftest import LiveServer, run_server
+from tests.harness.servers import LiveServer, run_server
+
+pytestmark = [pytest.mark.live, pytest.mark.deploy]
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 NUL = "\x00"

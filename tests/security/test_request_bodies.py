@@ -22,7 +22,10 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.reliability.live import LiveServer, run_server, sign_up
+from tests.harness.accounts import sign_up
+from tests.harness.servers import LiveServer, run_server
+
+pytestmark = pytest.mark.live
 
 MB = 2**20
 HUGE = 200 * MB

@@ -102,7 +102,7 @@ def test_the_check_reads_the_scheme_of_a_wss_scope(settings: Any) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.e2e.conftest import run_server
+    from tests.harness.servers import run_server
 
     var_dir: Path = tmp_path_factory.mktemp("origin")
     with run_server(var_dir, SIMULATOR_TOKENS_PER_SECOND="0") as server:
@@ -147,6 +147,7 @@ async def daphne_accepts(url: str, cookie: str, origin: str, **headers: str) -> 
 
 
 @pytest.mark.django_db(transaction=False)
+@pytest.mark.live
 async def test_daphne_refuses_the_wrong_scheme_and_port(live: Any) -> None:
     cookie = await asyncio.to_thread(sign_in, live.url)
     port = int(live.url.rsplit(":", 1)[1])

@@ -12,16 +12,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from tests.e2e.conftest import (
-    LiveServer,
-    _admin_state,
+from tests.harness.browser import (
     browser,
     new_context,
     playwright,
     pytest_runtest_call,
     pytest_runtest_makereport,
-    run_server,
+    signed_in_state,
 )
+from tests.harness.servers import LiveServer, run_server
 
 __all__ = [
     "browser",
@@ -41,4 +40,4 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="package")
 def admin_state(server: LiveServer, browser: Browser) -> dict[str, Any]:
-    return _admin_state(browser, server)
+    return signed_in_state(browser, server)

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import BrowserContext, Dialog, Page, Route, expect
 
-from tests.e2e.conftest import LiveServer, send_message, turns, wait_status
+from tests.harness.browser import send_message, turns, wait_status
+from tests.harness.servers import LiveServer
 
 INERT = """() => {
   const bad = [];

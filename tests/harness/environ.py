@@ -1,7 +1,7 @@
 """What a server started for tests or benchmarks inherits: a clean environment, a free port.
 
-Shared by tests/e2e (and the suites built on it) and bench/, so both scrub the same shell
-variables before starting Daphne or the simulator.
+Shared by the test suites and bench/, so both scrub the same shell variables before
+starting Daphne or the simulator.
 """
 
 from __future__ import annotations
