@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._errors import InteractionsError
+from ._paging import each_item, each_item_async
 from ._request import RequestSpec, parse_json, parse_model
 from ._upload import (
     DEFAULT_CHUNK_SIZE,
@@ -157,13 +158,10 @@ class Documents(_DocumentsBase):
         return parse_model(DocumentList, parse_json(response), response)
 
     def iter(self, store: str, *, page_size: int | None = None) -> Iterator[Document]:
-        token: str | None = None
-        while True:
-            page = self.list(store, page_size=page_size, page_token=token)
-            yield from page.documents
-            token = page.next_page_token
-            if not token:
-                return
+        return each_item(
+            lambda token: self.list(store, page_size=page_size, page_token=token),
+            lambda page: page.documents,
+        )
 
     def get(self, name: str) -> Document:
         response = self._client.send(RequestSpec("GET", _store(name)))
@@ -184,15 +182,11 @@ class AsyncDocuments(_DocumentsBase):
         response = await self._client.send(self._list_spec(store, page_size, page_token))
         return parse_model(DocumentList, parse_json(response), response)
 
-    async def iter(self, store: str, *, page_size: int | None = None) -> AsyncIterator[Document]:
-        token: str | None = None
-        while True:
-            page = await self.list(store, page_size=page_size, page_token=token)
-            for document in page.documents:
-                yield document
-            token = page.next_page_token
-            if not token:
-                return
+    def iter(self, store: str, *, page_size: int | None = None) -> AsyncIterator[Document]:
+        return each_item_async(
+            lambda token: self.list(store, page_size=page_size, page_token=token),
+            lambda page: page.documents,
+        )
 
     async def get(self, name: str) -> Document:
         response = await self._client.send(RequestSpec("GET", _store(name)))
@@ -224,13 +218,10 @@ class FileSearchStores(_StoresBase):
         return parse_model(FileSearchStoreList, parse_json(response), response)
 
     def iter(self, *, page_size: int | None = None) -> Iterator[FileSearchStore]:
-        token: str | None = None
-        while True:
-            page = self.list(page_size=page_size, page_token=token)
-            yield from page.file_search_stores
-            token = page.next_page_token
-            if not token:
-                return
+        return each_item(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.file_search_stores,
+        )
 
     def delete(self, name: str, *, force: bool = False) -> None:
         """Delete a store; one holding documents needs `force=True`."""
@@ -319,15 +310,11 @@ class AsyncFileSearchStores(_StoresBase):
         response = await self._client.send(self._list_spec(page_size, page_token))
         return parse_model(FileSearchStoreList, parse_json(response), response)
 
-    async def iter(self, *, page_size: int | None = None) -> AsyncIterator[FileSearchStore]:
-        token: str | None = None
-        while True:
-            page = await self.list(page_size=page_size, page_token=token)
-            for store in page.file_search_stores:
-                yield store
-            token = page.next_page_token
-            if not token:
-                return
+    def iter(self, *, page_size: int | None = None) -> AsyncIterator[FileSearchStore]:
+        return each_item_async(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.file_search_stores,
+        )
 
     async def delete(self, name: str, *, force: bool = False) -> None:
         await self._client.send(self._delete_spec(name, force))

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._errors import InteractionsError
+from ._paging import each_item, each_item_async
 from ._request import RequestSpec, parse_json, parse_model
 from ._upload import (
     DEFAULT_CHUNK_SIZE,
@@ -140,13 +141,10 @@ class Files(_FilesBase):
 
     def iter(self, *, page_size: int | None = None) -> Iterator[File]:
         """Every file, fetching pages as needed."""
-        token: str | None = None
-        while True:
-            page = self.list(page_size=page_size, page_token=token)
-            yield from page.files
-            token = page.next_page_token
-            if not token:
-                return
+        return each_item(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.files,
+        )
 
     def delete(self, name: str) -> None:
         self._client.send(self._delete_spec(name))
@@ -197,15 +195,11 @@ class AsyncFiles(_FilesBase):
         response = await self._client.send(self._list_spec(page_size, page_token))
         return parse_model(FileList, parse_json(response), response)
 
-    async def iter(self, *, page_size: int | None = None) -> AsyncIterator[File]:
-        token: str | None = None
-        while True:
-            page = await self.list(page_size=page_size, page_token=token)
-            for file in page.files:
-                yield file
-            token = page.next_page_token
-            if not token:
-                return
+    def iter(self, *, page_size: int | None = None) -> AsyncIterator[File]:
+        return each_item_async(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.files,
+        )
 
     async def delete(self, name: str) -> None:
         await self._client.send(self._delete_spec(name))

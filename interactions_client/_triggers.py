@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._paging import each_item, each_item_async
 from ._request import NOT_GIVEN, RequestSpec, parse_json, parse_model, to_json
 from .types.automation import Trigger, TriggerExecution, TriggerExecutionList, TriggerList
 
@@ -109,13 +110,10 @@ class Triggers(_TriggersBase):
         return parse_model(TriggerList, parse_json(response), response)
 
     def iter(self, *, page_size: int | None = None) -> Iterator[Trigger]:
-        token: str | None = None
-        while True:
-            page = self.list(page_size=page_size, page_token=token)
-            yield from page.triggers
-            token = page.next_page_token
-            if not token:
-                return
+        return each_item(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.triggers,
+        )
 
     def update(self, id: str, *, display_name: str = NOT_GIVEN, status: str = NOT_GIVEN) -> Trigger:
         """Rename, pause (`status="paused"`) or resume (`"active"`) a trigger."""
@@ -140,13 +138,10 @@ class Triggers(_TriggersBase):
     def iter_executions(
         self, id: str, *, page_size: int | None = None
     ) -> Iterator[TriggerExecution]:
-        token: str | None = None
-        while True:
-            page = self.list_executions(id, page_size=page_size, page_token=token)
-            yield from page.trigger_executions
-            token = page.next_page_token
-            if not token:
-                return
+        return each_item(
+            lambda token: self.list_executions(id, page_size=page_size, page_token=token),
+            lambda page: page.trigger_executions,
+        )
 
 
 class AsyncTriggers(_TriggersBase):
@@ -184,15 +179,11 @@ class AsyncTriggers(_TriggersBase):
         response = await self._client.send(self._list_spec(page_size, page_token))
         return parse_model(TriggerList, parse_json(response), response)
 
-    async def iter(self, *, page_size: int | None = None) -> AsyncIterator[Trigger]:
-        token: str | None = None
-        while True:
-            page = await self.list(page_size=page_size, page_token=token)
-            for trigger in page.triggers:
-                yield trigger
-            token = page.next_page_token
-            if not token:
-                return
+    def iter(self, *, page_size: int | None = None) -> AsyncIterator[Trigger]:
+        return each_item_async(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.triggers,
+        )
 
     async def update(
         self, id: str, *, display_name: str = NOT_GIVEN, status: str = NOT_GIVEN
@@ -213,14 +204,10 @@ class AsyncTriggers(_TriggersBase):
         response = await self._client.send(self._executions_spec(id, page_size, page_token))
         return parse_model(TriggerExecutionList, parse_json(response), response)
 
-    async def iter_executions(
+    def iter_executions(
         self, id: str, *, page_size: int | None = None
     ) -> AsyncIterator[TriggerExecution]:
-        token: str | None = None
-        while True:
-            page = await self.list_executions(id, page_size=page_size, page_token=token)
-            for execution in page.trigger_executions:
-                yield execution
-            token = page.next_page_token
-            if not token:
-                return
+        return each_item_async(
+            lambda token: self.list_executions(id, page_size=page_size, page_token=token),
+            lambda page: page.trigger_executions,
+        )

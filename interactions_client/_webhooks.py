@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._paging import each_item, each_item_async
 from ._request import NOT_GIVEN, RequestSpec, parse_json, parse_model
 from .types.automation import Webhook, WebhookList
 
@@ -98,13 +99,10 @@ class Webhooks(_WebhooksBase):
         return parse_model(WebhookList, parse_json(response), response)
 
     def iter(self, *, page_size: int | None = None) -> Iterator[Webhook]:
-        token: str | None = None
-        while True:
-            page = self.list(page_size=page_size, page_token=token)
-            yield from page.webhooks
-            token = page.next_page_token
-            if not token:
-                return
+        return each_item(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.webhooks,
+        )
 
     def update(
         self,
@@ -154,15 +152,11 @@ class AsyncWebhooks(_WebhooksBase):
         response = await self._client.send(self._list_spec(page_size, page_token))
         return parse_model(WebhookList, parse_json(response), response)
 
-    async def iter(self, *, page_size: int | None = None) -> AsyncIterator[Webhook]:
-        token: str | None = None
-        while True:
-            page = await self.list(page_size=page_size, page_token=token)
-            for hook in page.webhooks:
-                yield hook
-            token = page.next_page_token
-            if not token:
-                return
+    def iter(self, *, page_size: int | None = None) -> AsyncIterator[Webhook]:
+        return each_item_async(
+            lambda token: self.list(page_size=page_size, page_token=token),
+            lambda page: page.webhooks,
+        )
 
     async def update(
         self,
