@@ -7,29 +7,22 @@ These tests need the machine's PostgreSQL (127.0.0.1:5432, trust auth) and Redis
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from tests.harness.accounts import create_user, http_sign_in
 from tests.harness.cluster import Cluster
+from tests.harness.postgres import fresh_database
 from tests.harness.servers import LiveServer, server_env
 from tests.harness.simulator import run_simulator
-
-PG = "postgresql://postgres@127.0.0.1:5432"
 
 
 @pytest.fixture(scope="package")
 def database() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped at the end."""
-    name = f"chat_deploy_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG}/{name}"
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("deploy") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

@@ -7,32 +7,15 @@ import io
 import json
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import psycopg
 from PIL import Image
 
 from tests.harness.accounts import PASSWORD, sign_up
+from tests.harness.postgres import fresh_database
 from tests.harness.servers import ROOT, LiveServer, run_server, server_env
 from tests.harness.sockets import LiveSocket
-
-PG = "postgresql://postgres@127.0.0.1:5432"
-
-
-@contextmanager
-def fresh_database(label: str) -> Iterator[str]:
-    name = f"chat_{label}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG}/{name}"
-    finally:
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def signed_in(server: LiveServer, username: str) -> httpx.Client:

@@ -7,43 +7,31 @@ Needs the machine's PostgreSQL (127.0.0.1:5432, trust auth); `make test` starts 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
+from tests.harness.postgres import fresh_database
 from tests.harness.servers import LiveServer, run_server
 
 pytestmark = [pytest.mark.live, pytest.mark.deploy]
 
-PG = "postgresql://postgres@127.0.0.1:5432"
 NUL = "\x00"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    name = f"chat_nul_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is needed on 127.0.0.1:5432 (scripts/ensure-services.sh): {error}")
     var_dir: Path = tmp_path_factory.mktemp("nul")
-    try:
-        with run_server(var_dir, DATABASE_URL=f"{PG}/{name}") as live:
-            live.manage(
-                "shell",
-                "-c",
-                "from django.contrib.auth import get_user_model; "
-                "get_user_model().objects.create_user('dora', password='pw-dora-123')",
-            )
-            yield live
-    finally:
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("nul") as database, run_server(var_dir, DATABASE_URL=database) as live:
+        live.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model; "
+            "get_user_model().objects.create_user('dora', password='pw-dora-123')",
+        )
+        yield live
 
 
 @pytest.fixture
