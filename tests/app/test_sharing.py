@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from PIL import Image
 
-from chatapp import payloads, share_links, share_throttle
+from chatapp import limits, payloads, share_links
 from chatapp.models import Attachment, Conversation, ShareLink, Turn
 from chatapp.rendering import _markdown, plain_text
 
@@ -510,7 +510,7 @@ def test_an_oversized_share_is_refused(
 def clock(monkeypatch: Any) -> types.SimpleNamespace:
     """The throttle's clock, fixed at the start of a minute and moved by hand."""
     now = types.SimpleNamespace(value=1_800_000_000.0)
-    monkeypatch.setattr(share_throttle, "time", types.SimpleNamespace(time=lambda: now.value))
+    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: now.value))
     return now
 
 
@@ -560,8 +560,6 @@ def test_the_throttle_can_be_turned_off(
 def test_anonymous_downloads_of_shared_files_are_throttled_by_bytes(
     alice_client: Client, tree: dict[str, Any], settings: Any, monkeypatch: Any
 ) -> None:
-    from chatapp import limits
-
     now = types.SimpleNamespace(value=1_800_000_000.0)
     monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: now.value))
     settings.SHARE_DOWNLOAD_MB_PER_MINUTE = 200
