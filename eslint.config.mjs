@@ -17,7 +17,15 @@ export default [
     languageOptions: {
       ecmaVersion: "latest",
       sourceType: "module",
-      globals: { ...globals.browser },
+      // gettext, ngettext, interpolate, get_format: Django's JavaScript catalogue (/jsi18n/).
+      globals: {
+        ...globals.browser,
+        gettext: "readonly",
+        ngettext: "readonly",
+        pgettext: "readonly",
+        interpolate: "readonly",
+        get_format: "readonly",
+      },
     },
     linterOptions: { reportUnusedDisableDirectives: "error" },
     // ESLint's recommended rules: mistakes (undefined names, unreachable code, ...), not style.

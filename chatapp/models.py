@@ -22,6 +22,7 @@ from .file_refs import OWNER
 
 # Defined apart, models of this app all the same.
 from .knowledge_models import KnowledgeBase, KnowledgeDocument  # noqa: F401
+from .preference_models import Preferences  # noqa: F401
 
 
 class Conversation(models.Model):

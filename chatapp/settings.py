@@ -54,6 +54,7 @@ MIDDLEWARE = [
     # the session and CSRF layers so that their own responses carry the headers too.
     "chatapp.headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,7 +129,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The page's language follows the browser (or the person's choice); catalogues in locale/.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("it", "Italiano")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -213,6 +217,8 @@ CHAT_MODELS = {
     ),
 }
 DEFAULT_MODEL = env_str("CHAT_DEFAULT_MODEL", CHAT_MODELS["Text"][0])
+# Human names, descriptions, context windows and default prices of models (chatapp.catalogue).
+CHAT_CATALOGUE_FILE = env_str("CHAT_CATALOGUE_FILE", str(BASE_DIR / "chatapp" / "catalogue.json"))
 # After a conversation's first answer, this small model writes its title (empty: the first
 # line of the message stays the title).
 CHAT_TITLE_MODEL = env_str("CHAT_TITLE_MODEL", "gemini-2.5-flash-lite")

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from . import (
     export_views,
@@ -19,6 +20,8 @@ from .limits import ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # gettext() and friends for the page's scripts, in the page's language.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("setup/", views.setup, name="setup"),
     path("signup/", views.signup, name="signup"),
     path(
