@@ -93,6 +93,16 @@ async def loop_watch() -> AsyncIterator[Callable[[], float]]:
         ticker.cancel()
 
 
+def never_blocked(worst: float, elapsed: float) -> bool:
+    """Whether the loop's worst stall is far shorter than the call it lived through.
+
+    A call run on the loop itself stalls it for about the call's whole length; a stall of at
+    most half of it (or of 0.5 s for a quick call) is the machine's own noise, which grows with
+    its load as the call's length does.
+    """
+    return worst < max(elapsed / 2, 0.5)
+
+
 # --- schemas derived from the signature ---
 
 
@@ -439,7 +449,7 @@ async def test_a_hostile_call_never_stalls_the_worker(
         elapsed = time.monotonic() - started
     assert is_error and result.startswith(error)
     assert elapsed < hostile_tools.TOOL_TIMEOUT_SECONDS
-    assert worst() < 0.5
+    assert never_blocked(worst(), elapsed)
     # The worker goes on: the killed process was replaced.
     assert await run_tool("calculator", {"expression": "2*3"}, enabled=enabled) == (
         {"expression": "2*3", "result": 6},
@@ -455,7 +465,7 @@ async def test_a_call_past_the_wall_clock_is_killed(hostile_tools: Any) -> None:
         result = await run_tool("snooze", {"seconds": 60}, enabled=["snooze"])
         elapsed = time.monotonic() - started
     assert result == ("snooze timed out after 0.5 s", True)
-    assert elapsed < 1.5 and worst() < 0.5
+    assert elapsed < 1.5 and never_blocked(worst(), elapsed)
     assert len(pool.pids()) == pool.size  # a fresh process took the killed one's place
 
 
@@ -602,7 +612,7 @@ async def test_a_hostile_tool_call_leaves_the_worker_answering(
         turn = await chat(sock, "Round one", conv.pk)
         elapsed = time.monotonic() - started
     assert turn["status"] == "completed"
-    assert worst() < 0.5
+    assert never_blocked(worst(), elapsed)
     assert elapsed < timeout + 3
     [answer] = sent_to_model(upstream)[1]["input"]
     assert answer["is_error"] is True and answer["result"][0]["text"].startswith(error)
