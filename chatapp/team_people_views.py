@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -41,6 +42,7 @@ def _people_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "section": "people",
         "query": query,
+        "search": urlencode({"q": query}) if query else "",
         "page": Paginator(people, PAGE).get_page(request.GET.get("page")),
         "invitations": pending.select_related("created_by"),
         "form": PersonForm(),

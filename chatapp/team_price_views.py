@@ -30,10 +30,21 @@ def _rows() -> list[dict[str, Any]]:
             "name": catalogue.info(model_id).name,
             "default": catalogue.default_price(model_id),
             "team": team.get(model_id),
-            "price": catalogue.info(model_id).price,
+            "price": _plain(catalogue.info(model_id).price),
         }
         for model_id in ids
     ]
+
+
+def _plain(price: catalogue.Price | None) -> dict[str, str] | None:
+    """Numbers as an <input type=number> takes them: a dot, whatever the page's language,
+    and no trailing zeros."""
+    if price is None:
+        return None
+    return {
+        key: format(getattr(price, key).normalize(), "f")
+        for key in ("input", "cached_input", "output")
+    }
 
 
 @staff_required

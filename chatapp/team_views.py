@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -37,13 +37,13 @@ def _names() -> list[str]:
 def _limits_context(**forms: Any) -> dict[str, Any]:
     people = list(User.objects.filter(is_active=True).order_by("username"))
     applied = limit_rules.effective(p.pk for p in people)
-    groups = Group.objects.order_by("name").annotate(members=Count("user"))
+    members = Prefetch("user_set", queryset=User.objects.order_by("username"))
+    groups = Group.objects.order_by("name").prefetch_related(members)
     group_limits = {row.group_id: row for row in GroupLimits.objects.all()}
     return {
         "section": "limits",
         "rows": [(person, applied[person.pk]) for person in people],
         "groups": [(group, group_limits.get(group.pk)) for group in groups],
-        "memberships": Group.objects.order_by("name").prefetch_related("user_set"),
         "names": _names(),
         "person_form": forms.get("person_form") or PersonLimitsForm(),
         "group_form": forms.get("group_form") or GroupLimitsForm(),
