@@ -9,7 +9,6 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from . import catalogue
 from .catalogue import Price
@@ -32,11 +31,11 @@ def overrides() -> Mapping[str, Price]:
     return cached
 
 
-def install() -> None:
-    catalogue.price_overrides = overrides
-
-
-@receiver(post_save, sender=ModelPrice, dispatch_uid="chatapp.pricing.saved")
-@receiver(post_delete, sender=ModelPrice, dispatch_uid="chatapp.pricing.deleted")
 def _forget(sender: Any, **kwargs: Any) -> None:
     cache.delete(CACHE_KEY)
+
+
+def install() -> None:
+    catalogue.price_overrides = overrides
+    post_save.connect(_forget, sender=ModelPrice, dispatch_uid="chatapp.pricing.saved")
+    post_delete.connect(_forget, sender=ModelPrice, dispatch_uid="chatapp.pricing.deleted")

@@ -39,13 +39,13 @@ def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
 def refusal(actor: Any, target: Any, *, active: bool, staff: bool) -> str:
     """Why `actor` may not leave `target` with these flags; "" when they may."""
     if target.is_superuser and not actor.is_superuser:
-        return _("Only a superuser can change a superuser.")
+        return str(_("Only a superuser can change a superuser."))
     if target.pk == actor.pk and (not active or not staff):
-        return _("You cannot deactivate or demote yourself: ask another team admin.")
+        return str(_("You cannot deactivate or demote yourself: ask another team admin."))
     if target.is_active and target.is_staff and not (active and staff):
         others = get_user_model().objects.filter(is_active=True, is_staff=True)
         if not others.exclude(pk=target.pk).exists():
-            return _("The team needs at least one active team admin.")
+            return str(_("The team needs at least one active team admin."))
     return ""
 
 

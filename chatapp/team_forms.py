@@ -31,9 +31,7 @@ class PersonChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
 class GroupChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Group"))
-        super().__init__(
-            queryset=Group.objects.order_by("name"), to_field_name="name", **kwargs
-        )
+        super().__init__(queryset=Group.objects.order_by("name"), to_field_name="name", **kwargs)
 
 
 class PersonForm(forms.Form):
@@ -109,9 +107,7 @@ class MemberForm(forms.Form):
 
 
 def _dollars(label: Any) -> forms.DecimalField:
-    return forms.DecimalField(
-        label=label, min_value=Decimal(0), max_digits=10, decimal_places=4
-    )
+    return forms.DecimalField(label=label, min_value=Decimal(0), max_digits=10, decimal_places=4)
 
 
 class PriceForm(forms.Form):

@@ -190,5 +190,3 @@ def period(query: dict[str, str], today: date, default_days: int = 30) -> tuple[
     if first is None or first > last:
         first = last - timedelta(days=default_days - 1)
     return max(first, last - timedelta(days=365)), last
-
-

@@ -169,9 +169,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "last": last,
         "today": today,
         "presets": [(days, last == today and span == days) for days in PRESETS],
-        "tokens_chart": usage_chart.bar_chart(
-            data.tokens_per_day, label=_("Total tokens per day")
-        ),
+        "tokens_chart": usage_chart.bar_chart(data.tokens_per_day, label=_("Total tokens per day")),
         "cost_chart": usage_chart.bar_chart(
             data.cost_per_day, money=True, label=_("Cost per day, US dollars")
         ),

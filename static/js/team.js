@@ -1,5 +1,4 @@
 // The team admin pages: copy a one-time link or password, and confirm before deactivating.
-/* global gettext */
 
 for (const button of document.querySelectorAll("[data-copy]")) {
   button.addEventListener("click", async () => {
