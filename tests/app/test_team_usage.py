@@ -122,3 +122,16 @@ def boss_client(db: Any) -> Client:
     client = Client()
     client.force_login(boss)
     return client
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_prices_are_read_from_async_code_too() -> None:
+    """The relay and consumers run on the event loop, where the ORM refuses to run: a cold
+    price cache is filled from a thread of its own."""
+    from chatapp import catalogue
+
+    await ModelPrice.objects.acreate(model="m-async", input=1, output=1, cached_input=1)
+    cache.clear()
+    usage = {"total_input_tokens": 500_000, "total_output_tokens": 500_000}
+    assert catalogue.cost("m-async", usage) == Decimal(1)
+    assert catalogue.cost("m-async", usage) == Decimal(1)  # from the cache this time
