@@ -34,7 +34,17 @@ class GroupChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
         super().__init__(queryset=Group.objects.order_by("name"), to_field_name="name", **kwargs)
 
 
-class PersonForm(forms.Form):
+class TeamForm(forms.Form):
+    """Several of these share a page: each form's ids start with its own prefix."""
+
+    id_prefix = "id"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class PersonForm(TeamForm):
     username = forms.RegexField(
         label=_("Username"),
         max_length=150,
@@ -68,7 +78,8 @@ class PersonForm(forms.Form):
         return data
 
 
-class InviteForm(forms.Form):
+class InviteForm(TeamForm):
+    id_prefix = "invite"
     email = forms.EmailField(label=_("Email (optional)"), required=False)
     team_admin = forms.BooleanField(label=_("Team admin"), required=False)
 
@@ -79,19 +90,22 @@ def _limit(label: Any) -> forms.IntegerField:
     )
 
 
-class PersonLimitsForm(forms.Form):
+class PersonLimitsForm(TeamForm):
+    id_prefix = "person_limits"
     person = PersonChoice()
     messages_per_minute = _limit(_("Messages per minute"))
     tokens_per_day = _limit(_("Tokens per day"))
 
 
-class GroupLimitsForm(forms.Form):
+class GroupLimitsForm(TeamForm):
+    id_prefix = "group_limits"
     group = GroupChoice()
     messages_per_minute = _limit(_("Messages per minute"))
     tokens_per_day = _limit(_("Tokens per day"))
 
 
-class GroupForm(forms.Form):
+class GroupForm(TeamForm):
+    id_prefix = "new_group"
     name = forms.CharField(label=_("New group"), max_length=150)
 
     def clean_name(self) -> str:
@@ -101,7 +115,8 @@ class GroupForm(forms.Form):
         return name
 
 
-class MemberForm(forms.Form):
+class MemberForm(TeamForm):
+    id_prefix = "member"
     group = GroupChoice()
     person = PersonChoice()
 
@@ -110,7 +125,8 @@ def _dollars(label: Any) -> forms.DecimalField:
     return forms.DecimalField(label=label, min_value=Decimal(0), max_digits=10, decimal_places=4)
 
 
-class PriceForm(forms.Form):
+class PriceForm(TeamForm):
+    id_prefix = "price"
     model = forms.RegexField(label=_("Model id"), max_length=100, regex=r"^[\w.:/-]+\Z")
     input = _dollars(_("Input"))
     cached_input = _dollars(_("Cached input"))
