@@ -35,7 +35,9 @@ ArchivedUsage.objects.create(user=users[1], day=today, messages=1, total_tokens=
 ModelPrice.objects.create(model="priced-here", input=1, output=1, cached_input=1)
 data = team_usage.report(today - timedelta(days=6), today)
 print(json.dumps({
-    "people": {line.label: [line.messages, line.total_tokens, str(line.cost)] for line in data.people},
+    "people": {
+        line.label: [line.messages, line.total_tokens, str(line.cost)] for line in data.people
+    },
     "models": {line.label: [line.total_tokens, str(line.cost)] for line in data.models},
     "today": [data.tokens_per_day[today], str(data.cost_per_day[today])],
 }))
