@@ -54,7 +54,18 @@ def _limits_context(**forms: Any) -> dict[str, Any]:
 
 @staff_required
 def limits_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "team/limits.html", _limits_context())
+    """The page; `?person=` or `?group=` (a row's Change link) fills its form in."""
+    forms: dict[str, Any] = {}
+    person = User.objects.filter(username=request.GET.get("person", "")).first()
+    if person is not None:
+        found = limit_rules.effective([person.pk])[person.pk]
+        initial = {"person": person.username, **vars(found)}
+        forms["person_form"] = PersonLimitsForm(initial=initial)
+    group = GroupLimits.objects.filter(group__name=request.GET.get("group", "")).first()
+    if group is not None:
+        initial = {"group": group.group.name, **_values(vars(group))}
+        forms["group_form"] = GroupLimitsForm(initial=initial)
+    return render(request, "team/limits.html", _limits_context(**forms))
 
 
 def _invalid(request: HttpRequest, **forms: Any) -> HttpResponse:
@@ -180,6 +191,17 @@ def usage_page(request: HttpRequest) -> HttpResponse:
 # --- the audit log ---
 
 
+def _shown(value: Any) -> str:
+    """A detail as people read it, not as Python prints it."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(_shown(item) for item in value)
+    return str(value)
+
+
 @staff_required
 def audit_page(request: HttpRequest) -> HttpResponse:
     actions = list(
@@ -200,10 +222,14 @@ def audit_page(request: HttpRequest) -> HttpResponse:
             events = events.filter(created__lt=end)
     query = request.GET.copy()
     query.pop("page", None)
+    page = Paginator(events, AUDIT_PAGE).get_page(request.GET.get("page"))
+    for event in page.object_list:
+        details = event.details if isinstance(event.details, dict) else {}
+        event.shown = [(key, _shown(value)) for key, value in details.items()]
     context = {
         "section": "audit",
         "form": form,
-        "page": Paginator(events, AUDIT_PAGE).get_page(request.GET.get("page")),
+        "page": page,
         "query": query.urlencode(),
         "names": _names(),
     }

@@ -39,7 +39,7 @@ def bar_chart(
                 "title": f"{_short(day)}: {_amount(value, money)}",
             }
         )
-    every = max(5, math.ceil(len(totals) / 12))  # about a dozen dates at most
+    every = max(5, math.ceil(len(totals) * 60 / plot_w))  # a date per 60 px at most
     labels = [
         {"x": round(left + index * step + step / 2, 1), "y": height - 8, "text": _short(day)}
         for index, day in enumerate(totals)

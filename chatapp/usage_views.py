@@ -14,11 +14,13 @@ def my_usage(request: HttpRequest) -> HttpResponse:
     data = usage.report(user_id=request.user.pk)
     per_minute, per_day = limits.limits_of(request.user)
     today = usage.tokens_today(request.user.pk)
+    this_minute = usage.messages_last_minute(request.user.pk) if per_minute else 0
     context = {
         "report": data,
         "chart": usage_chart.bar_chart(data.totals),
         "days": usage.DAYS,
         "per_minute": per_minute,
+        "left_this_minute": max(per_minute - this_minute, 0) if per_minute else None,
         "per_day": per_day,
         "today": today,
         "left_today": None if per_day is None else max(per_day - today, 0),

@@ -352,3 +352,34 @@ def test_the_audit_log_filters_by_who_action_and_dates_and_pages(
     dated = admin_client.get(f"/team/audit/?start={day}&end={day}").content.decode()
     assert "team.invite" in dated.split("<tbody>")[1] and ">t1<" not in dated
     assert 'href="?action=login&amp;page=1"' in by_action  # the filter survives paging
+
+
+def test_a_rows_change_link_fills_the_form_in(admin_client: Client, alice: Any) -> None:
+    UserLimits.objects.create(user=alice, messages_per_minute=6, tokens_per_day=None)
+    html = admin_client.get("/team/limits/").content.decode()
+    assert 'href="?person=alice#person-limits"' in html
+    html = admin_client.get("/team/limits/?person=alice").content.decode()
+    assert 'name="person" value="alice"' in html and 'name="messages_per_minute" value="6"' in html
+    group = Group.objects.create(name="Ops & Co")
+    GroupLimits.objects.create(group=group, tokens_per_day=777)
+    html = admin_client.get("/team/limits/?group=Ops+%26+Co").content.decode()
+    assert 'name="tokens_per_day" value="777"' in html
+    assert '<option value="Ops &amp; Co" selected>' in html
+
+
+def test_my_usage_says_how_many_messages_are_left_this_minute(alice: Any) -> None:
+    from tests.app.test_my_usage import answered
+
+    UserLimits.objects.create(user=alice, messages_per_minute=5, tokens_per_day=None)
+    answered(alice, 10)
+    answered(alice, 10)
+    me = Client()
+    me.force_login(alice)
+    html = me.get("/usage/").content.decode()
+    assert "3 left this minute." in html
+
+
+def test_audit_details_read_as_words(admin_client: Client) -> None:
+    admin_client.post("/team/people/new", {"username": "lou"})
+    html = admin_client.get("/team/audit/?action=team.person.create").content.decode()
+    assert "team_admin: no" in html and "False" not in html

@@ -182,7 +182,7 @@ def test_usage_by_person_and_model_with_cost_and_prices(
     page.goto("/team/usage/")
     page.get_by_role("link", name="Last 7 days").click()
     expect(page.get_by_role("link", name="Last 7 days")).to_have_attribute("aria-current", "true")
-    admin_row = page.locator('#by-person tr[data-key]').filter(has_text="admin")
+    admin_row = page.locator("#by-person tr[data-key]").filter(has_text="admin")
     expect(admin_row).to_be_visible()
     flash = page.locator("#by-model tbody tr").filter(has_text="Gemini 3.5 Flash")
     expect(flash).to_contain_text(re.compile(r"\$\d+\.\d\d"))
