@@ -83,8 +83,9 @@ def _amounts(item: dict[str, Any]) -> dict[str, int]:
     return {name: max(int(item.get(name) or 0), 0) for name in USAGE_KEYS}
 
 
-def report(first: date, last: date) -> TeamReport:
-    """Everyone's usage from `first` to `last` (UTC days, both included)."""
+def report(first: date, last: date, user_id: int | None = None) -> TeamReport:
+    """Everyone's usage from `first` to `last` (UTC days, both included); one person's when
+    `user_id` is given."""
     since = datetime.combine(first, time.min, tzinfo=UTC)
     until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
     people: dict[int, Line] = {}
@@ -98,6 +99,10 @@ def report(first: date, last: date) -> TeamReport:
         return models.setdefault(model_id, Line(key=model_id, label=""))
 
     ran = Turn.objects.filter(RAN_HERE)
+    archived_rows = ArchivedUsage.objects.filter(day__gte=first, day__lte=last)
+    if user_id is not None:
+        ran = ran.filter(conversation__owner_id=user_id)
+        archived_rows = archived_rows.filter(user_id=user_id)
     spent = ran.filter(finished__gte=since, finished__lt=until)
     sums = {name: _sum(key) for name, key in USAGE_KEYS.items()}
     by_person_model = (
@@ -118,8 +123,7 @@ def report(first: date, last: date) -> TeamReport:
         for line in (person(item["owner"]), model(item["model"]), total):
             line.messages += item["n"]
     archived = (
-        ArchivedUsage.objects.filter(day__gte=first, day__lte=last)
-        .values("user_id")
+        archived_rows.values("user_id")
         .annotate(
             messages=Sum("messages"),
             input_tokens=Sum("input_tokens"),
@@ -134,7 +138,7 @@ def report(first: date, last: date) -> TeamReport:
             line.messages += int(item["messages"] or 0)
             line.add(amounts, None)
 
-    tokens_per_day, cost_per_day = _per_day(spent, first, last)
+    tokens_per_day, cost_per_day = _per_day(spent, archived_rows, first, last)
     names = dict(
         get_user_model().objects.filter(pk__in=people.keys()).values_list("pk", "username")
     )
@@ -157,7 +161,9 @@ def report(first: date, last: date) -> TeamReport:
     )
 
 
-def _per_day(spent: Any, first: date, last: date) -> tuple[dict[date, int], dict[date, Decimal]]:
+def _per_day(
+    spent: Any, archived: Any, first: date, last: date
+) -> tuple[dict[date, int], dict[date, Decimal]]:
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     tokens = dict.fromkeys(days, 0)
     costs = dict.fromkeys(days, Decimal(0))
@@ -169,9 +175,7 @@ def _per_day(spent: Any, first: date, last: date) -> tuple[dict[date, int], dict
         cost = _cost(item["model"], amounts)
         if cost is not None:
             costs[item["day"]] = costs.get(item["day"], Decimal(0)) + cost
-    for kept in ArchivedUsage.objects.filter(day__gte=first, day__lte=last).values_list(
-        "day", "total_tokens"
-    ):
+    for kept in archived.values_list("day", "total_tokens"):
         tokens[kept[0]] = tokens.get(kept[0], 0) + kept[1]
     return tokens, costs
 

@@ -171,11 +171,16 @@ PRESETS = (7, 30, 90)
 def usage_page(request: HttpRequest) -> HttpResponse:
     today = timezone.now().astimezone(UTC).date()
     first, last = team_usage.period(request.GET.dict(), today)
-    data = team_usage.report(first, last)
+    name = request.GET.get("person", "").replace("\x00", "").strip()
+    person = User.objects.filter(username=name).first() if name else None
+    data = team_usage.report(first, last, person.pk if person else None)
     span = (last - first).days + 1
     context = {
         "section": "usage",
         "report": data,
+        "person": person,
+        "unknown_person": name if name and person is None else "",
+        "names": _names(),
         "first": first,
         "last": last,
         "today": today,

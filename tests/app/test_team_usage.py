@@ -135,3 +135,18 @@ async def test_prices_are_read_from_async_code_too() -> None:
     usage = {"total_input_tokens": 500_000, "total_output_tokens": 500_000}
     assert catalogue.cost("m-async", usage) == Decimal(1)
     assert catalogue.cost("m-async", usage) == Decimal(1)  # from the cache this time
+
+
+def test_the_usage_page_narrows_to_one_person_by_name(
+    boss_client: Client, alice: Any, bob: Any
+) -> None:
+    spend(alice, "gemini-3.5-flash", 4_000_000)
+    spend(bob, "gemini-2.5-flash", 123_456)
+    everyone = boss_client.get("/team/usage/?days=7").content.decode()
+    assert "person=alice" in everyone and "123,456" in everyone
+    html = boss_client.get("/team/usage/?days=7&person=alice").content.decode()
+    assert "Usage and cost of alice" in html and "Gemini 3.5 Flash" in html
+    assert "123,456" not in html and "Gemini 2.5 Flash" not in html
+    assert 'href="?days=30&amp;person=alice"' in html  # the presets keep the person
+    unknown = boss_client.get("/team/usage/?days=7&person=nobody").content.decode()
+    assert "There is nobody with that username" in unknown and "123,456" in unknown

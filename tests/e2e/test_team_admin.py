@@ -198,6 +198,12 @@ def test_usage_by_person_and_model_with_cost_and_prices(
     screenshot(page, "team-usage-phone-tables")
     page.set_viewport_size(DESKTOP)
 
+    # One person's usage, from their row.
+    admin_row.get_by_role("link", name="admin").click()
+    expect(page.locator("h1")).to_have_text("Usage and cost of admin")
+    expect(page.locator("#person")).to_have_value("admin")
+    expect(page.locator("#by-model tbody tr").first).to_contain_text("Gemini 3.5 Flash")
+
     # A period of one's own: a day long ago has nothing.
     page.fill("#from", "2024-01-01")
     page.fill("#to", "2024-01-02")
