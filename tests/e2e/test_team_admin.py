@@ -165,6 +165,15 @@ def test_usage_by_person_and_model_with_cost_and_prices(
     new_context: Callable[..., BrowserContext], quick_server: LiveServer, quick_admin_state: Any
 ) -> None:
     page = admin_page(new_context, quick_server, quick_admin_state)
+    page.goto("/team/")
+    page.locator("#create-person").get_by_label("Username").fill("lena")
+    page.locator("#create-person").get_by_label("Password").fill("Lena-Pass-2026")
+    page.get_by_role("button", name="Add person").click()
+    expect(page.locator("#created-notice")).to_contain_text("lena")
+    lena = new_context(quick_server.url).new_page()
+    lena.goto("/login/")
+    sign_in(lena, "lena", "Lena-Pass-2026")
+    wait_status(send_message(lena, "Write me a haiku about spreadsheets"), "completed")
     page.goto("/")
     for text in ("How tall is a llama?", "And an alpaca?"):
         wait_status(send_message(page, text), "completed")
