@@ -287,6 +287,7 @@ def test_a_group_limit_stops_a_member_and_my_usage_shows_it(alice: Any) -> None:
     me.force_login(alice)
     html = me.get("/usage/").content.decode()
     assert "of 1,000" in html and "0 left" in html
+    assert "These limits come from your group Small." in html
 
 
 def test_a_new_group_needs_a_new_name(admin_client: Client) -> None:

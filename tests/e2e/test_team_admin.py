@@ -159,6 +159,11 @@ def test_limits_are_set_by_name_for_a_person_and_a_group(
     jade.goto("/usage/")
     expect(jade.locator(".my-usage")).to_contain_text("of 5,000")
     expect(jade.locator(".my-usage")).to_contain_text("5,000 left")
+    jade.set_viewport_size(DESKTOP)
+    screenshot(jade, "team-my-usage")
+    jade.set_viewport_size(PHONE)
+    fits_width(jade)
+    screenshot(jade, "team-my-usage-phone")
 
 
 def test_usage_by_person_and_model_with_cost_and_prices(
