@@ -144,6 +144,26 @@ def person_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect(_back(request))
 
 
+@require_POST
+@staff_required
+def new_password(request: HttpRequest, pk: int) -> HttpResponse:
+    """A random password for someone who forgot theirs, shown once to the admin. Their other
+    sessions end (Django ties a session to the password)."""
+    person = get_object_or_404(User, pk=pk)
+    if person.is_superuser and not request.user.is_superuser:
+        messages.error(request, _("Only a superuser can change a superuser."))
+        return redirect(_back(request))
+    if person.pk == request.user.pk:
+        messages.error(request, _("Change your own password on the Password page."))
+        return redirect(_back(request))
+    password = secrets.token_urlsafe(12)
+    person.set_password(password)
+    person.save(update_fields=["password"])
+    record(request, "team.person.password", person.username)
+    created = {"username": person.username, "password": password, "reset": True}
+    return render(request, "team/people.html", _people_context(request, created=created))
+
+
 def _person_message(action: str, username: str) -> str:
     return {
         "deactivate": _("%(name)s can no longer sign in."),

@@ -85,6 +85,7 @@ urlpatterns = [
         team_people_views.revoke_invitation,
         name="team_revoke_invitation",
     ),
+    path("team/people/<int:pk>/password", team_people_views.new_password, name="team_password"),
     path("team/people/<int:pk>/<str:action>", team_people_views.person_action, name="team_person"),
     path("join/<str:token>", team_people_views.join, name="join"),
     path("team/limits/", team_views.limits_page, name="team_limits"),

@@ -27,6 +27,7 @@ POSTS = [
     "/team/invite",
     "/team/invitations/1/revoke",
     "/team/people/1/deactivate",
+    "/team/people/1/password",
     "/team/limits/person",
     "/team/limits/group",
     "/team/limits/person/1/clear",
@@ -384,3 +385,21 @@ def test_audit_details_read_as_words(admin_client: Client) -> None:
     admin_client.post("/team/people/new", {"username": "lou"})
     html = admin_client.get("/team/audit/?action=team.person.create").content.decode()
     assert "team_admin: no" in html and "False" not in html
+
+
+def test_a_forgotten_password_is_replaced_by_a_random_one(
+    admin_client: Client, boss: Any, alice: Any
+) -> None:
+    html = admin_client.post(f"/team/people/{alice.pk}/password").content.decode()
+    assert "alice has a new password" in html
+    password = html.split('id="new-password" class="mono" readonly value="')[1].split('"')[0]
+    assert Client().login(username="alice", password=password)
+    assert not Client().login(username="alice", password="pw-alice-123")
+    assert actions() == ["team.person.password"]
+    root = User.objects.create_superuser("root", password="pw-root-123")
+    refused = admin_client.post(f"/team/people/{root.pk}/password", follow=True)
+    assert "Only a superuser can change a superuser." in refused.content.decode()
+    assert Client().login(username="root", password="pw-root-123")
+    mine = admin_client.post(f"/team/people/{boss.pk}/password", follow=True)
+    assert "Password page" in mine.content.decode()
+    assert actions() == ["team.person.password"]
