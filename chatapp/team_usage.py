@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import BigIntegerField, Count, F, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.utils.translation import gettext
 
 from . import catalogue
 from .models import ArchivedUsage, Turn
@@ -51,6 +52,7 @@ class Line:
     total_tokens: int = 0
     cost: Decimal = Decimal(0)
     unpriced_tokens: int = 0  # tokens of models without a price, and archived usage
+    person: str = ""  # in `pairs`: whose usage of the model `key[1]` this is
 
     def add(self, amounts: dict[str, int], cost: Decimal | None) -> None:
         self.input_tokens += amounts["input_tokens"]
@@ -71,6 +73,7 @@ class TeamReport:
     total: Line
     tokens_per_day: dict[date, int] = field(default_factory=dict)
     cost_per_day: dict[date, Decimal] = field(default_factory=dict)
+    pairs: list[Line] = field(default_factory=list)  # by person and model (the CSV file)
 
 
 def _cost(model: str, amounts: dict[str, int]) -> Decimal | None:
@@ -83,21 +86,50 @@ def _amounts(item: dict[str, Any]) -> dict[str, int]:
     return {name: max(int(item.get(name) or 0), 0) for name in USAGE_KEYS}
 
 
+class _Tally:
+    """The lines one (person, model) group of turns adds to: the person's, the model's,
+    the pair's and the total."""
+
+    def __init__(self) -> None:
+        self.people: dict[int, Line] = {}
+        self.models: dict[str, Line] = {}
+        self.pairs: dict[tuple[int, str], Line] = {}
+        self.total = Line(key=None, label=gettext("Total"))
+
+    def lines(self, user_id: int, model_id: str) -> tuple[Line, ...]:
+        return (
+            self.people.setdefault(user_id, Line(key=user_id, label="")),
+            self.models.setdefault(model_id, Line(key=model_id, label="")),
+            self.pairs.setdefault((user_id, model_id), Line(key=(user_id, model_id), label="")),
+            self.total,
+        )
+
+    def name(self) -> None:
+        """Usernames and model names on the lines, in one query."""
+        users = get_user_model().objects.filter(pk__in=self.people.keys())
+        names = dict(users.values_list("pk", "username"))
+        for user_id, line in self.people.items():
+            line.label = names.get(user_id, f"user {user_id}")
+        for model_id, line in self.models.items():
+            line.label = (
+                gettext("Deleted conversations and replaced answers")
+                if model_id == ARCHIVED
+                else catalogue.info(model_id).name
+            )
+        for (user_id, model_id), line in self.pairs.items():
+            line.person, line.label = self.people[user_id].label, self.models[model_id].label
+
+
+def _biggest_first(line: Line) -> tuple[int, str]:
+    return -line.total_tokens, line.label
+
+
 def report(first: date, last: date, user_id: int | None = None) -> TeamReport:
     """Everyone's usage from `first` to `last` (UTC days, both included); one person's when
     `user_id` is given."""
     since = datetime.combine(first, time.min, tzinfo=UTC)
     until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
-    people: dict[int, Line] = {}
-    models: dict[str, Line] = {}
-    total = Line(key=None, label="Total")
-
-    def person(user_id: int) -> Line:
-        return people.setdefault(user_id, Line(key=user_id, label=""))
-
-    def model(model_id: str) -> Line:
-        return models.setdefault(model_id, Line(key=model_id, label=""))
-
+    tally = _Tally()
     ran = Turn.objects.filter(RAN_HERE)
     archived_rows = ArchivedUsage.objects.filter(day__gte=first, day__lte=last)
     if user_id is not None:
@@ -111,7 +143,7 @@ def report(first: date, last: date, user_id: int | None = None) -> TeamReport:
     for item in by_person_model:
         amounts = _amounts(item)
         cost = _cost(item["model"], amounts)
-        for line in (person(item["owner"]), model(item["model"]), total):
+        for line in tally.lines(item["owner"], item["model"]):
             line.add(amounts, cost)
     sent = (
         ran.filter(created__gte=since, created__lt=until)
@@ -120,7 +152,7 @@ def report(first: date, last: date, user_id: int | None = None) -> TeamReport:
         .order_by()
     )
     for item in sent:
-        for line in (person(item["owner"]), model(item["model"]), total):
+        for line in tally.lines(item["owner"], item["model"]):
             line.messages += item["n"]
     archived = (
         archived_rows.values("user_id")
@@ -134,30 +166,20 @@ def report(first: date, last: date, user_id: int | None = None) -> TeamReport:
     )
     for item in archived:
         amounts = _amounts(item)
-        for line in (person(item["user_id"]), model(ARCHIVED), total):
+        for line in tally.lines(item["user_id"], ARCHIVED):
             line.messages += int(item["messages"] or 0)
             line.add(amounts, None)
-
+    tally.name()
     tokens_per_day, cost_per_day = _per_day(spent, archived_rows, first, last)
-    names = dict(
-        get_user_model().objects.filter(pk__in=people.keys()).values_list("pk", "username")
-    )
-    for user_id, line in people.items():
-        line.label = names.get(user_id, f"user {user_id}")
-    for model_id, line in models.items():
-        line.label = (
-            "Deleted conversations and replaced answers"
-            if model_id == ARCHIVED
-            else catalogue.info(model_id).name
-        )
     return TeamReport(
         first=first,
         last=last,
-        people=sorted(people.values(), key=lambda line: (-line.total_tokens, line.label)),
-        models=sorted(models.values(), key=lambda line: (-line.total_tokens, line.label)),
-        total=total,
+        people=sorted(tally.people.values(), key=_biggest_first),
+        models=sorted(tally.models.values(), key=_biggest_first),
+        total=tally.total,
         tokens_per_day=tokens_per_day,
         cost_per_day=cost_per_day,
+        pairs=sorted(tally.pairs.values(), key=lambda line: (line.person, -line.total_tokens)),
     )
 
 

@@ -3,6 +3,7 @@ over a period, the price table, and the audit log. Staff only; every change is a
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -191,6 +192,51 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         ),
     }
     return render(request, "team/usage.html", context)
+
+
+CSV_COLUMNS = (
+    "person",
+    "model_id",
+    "model",
+    "messages",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+)
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet must not run a name as a formula (=, +, - or @ first)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@staff_required
+def usage_csv(request: HttpRequest) -> HttpResponse:
+    """The usage page's period as a CSV file: one row per person and model."""
+    today = timezone.now().astimezone(UTC).date()
+    first, last = team_usage.period(request.GET.dict(), today)
+    data = team_usage.report(first, last)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"usage-{first.isoformat()}-to-{last.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for line in data.pairs:
+        priced = line.unpriced_tokens < line.total_tokens or not line.total_tokens
+        writer.writerow(
+            [
+                _cell(line.person),
+                _cell(line.key[1]),
+                _cell(line.label),
+                line.messages,
+                line.input_tokens,
+                line.output_tokens,
+                line.total_tokens,
+                f"{line.cost:.6f}" if priced else "",
+            ]
+        )
+    return response
 
 
 # --- the audit log ---

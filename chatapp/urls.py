@@ -100,6 +100,7 @@ urlpatterns = [
         name="team_remove_member",
     ),
     path("team/usage/", team_views.usage_page, name="team_usage"),
+    path("team/usage.csv", team_views.usage_csv, name="team_usage_csv"),
     path("team/prices/", team_price_views.prices_page, name="team_prices"),
     path("team/prices/set", team_price_views.set_price, name="team_set_price"),
     path("team/prices/<int:pk>/reset", team_price_views.reset_price, name="team_reset_price"),

@@ -150,3 +150,39 @@ def test_the_usage_page_narrows_to_one_person_by_name(
     assert 'href="?days=30&amp;person=alice"' in html  # the presets keep the person
     unknown = boss_client.get("/team/usage/?days=7&person=nobody").content.decode()
     assert "There is nobody with that username" in unknown and "123,456" in unknown
+
+
+def test_the_usage_csv_has_a_row_per_person_and_model(boss_client: Client, alice: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    spend(alice, "gemini-3.5-flash", 4_000_000)
+    spend(alice, "home-made-model", 1000)
+    sly = get_user_model().objects.create_user("=cmd", password="pw-sly-123")
+    spend(sly, "gemini-3.5-flash", 400_000)
+    response = boss_client.get("/team/usage.csv?days=7")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="usage-')
+    rows = [line.split(",") for line in response.content.decode().splitlines()]
+    assert rows[0] == [
+        "person",
+        "model_id",
+        "model",
+        "messages",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cost_usd",
+    ]
+    assert ["'=cmd", "gemini-3.5-flash", "Gemini 3.5 Flash", "1"] == rows[1][:4]
+    assert rows[2] == [
+        "alice",
+        "gemini-3.5-flash",
+        "Gemini 3.5 Flash",
+        "1",
+        "1000000",
+        "3000000",
+        "4000000",
+        "9.500000",
+    ]
+    assert rows[3][:2] == ["alice", "home-made-model"] and rows[3][-1] == ""
+    assert Client().get("/team/usage.csv").status_code == 302

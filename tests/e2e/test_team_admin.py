@@ -220,6 +220,13 @@ def test_usage_by_person_and_model_with_cost_and_prices(
     screenshot(page, "team-usage-phone-tables")
     page.set_viewport_size(DESKTOP)
 
+    # The same numbers as a CSV file, a row per person and model.
+    with page.expect_download() as download:
+        page.locator("#usage-csv").click()
+    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0].startswith("person,model_id,model,messages")
+    assert any(line.startswith("lena,gemini-3.5-flash,Gemini 3.5 Flash,1,") for line in lines)
+
     # One person's usage, from their row.
     admin_row.get_by_role("link", name="admin").click()
     expect(page.locator("h1")).to_have_text("Usage and cost of admin")
