@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Dialog, Page, expect
@@ -223,7 +224,7 @@ def test_usage_by_person_and_model_with_cost_and_prices(
     # The same numbers as a CSV file, a row per person and model.
     with page.expect_download() as download:
         page.locator("#usage-csv").click()
-    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("person,model_id,model,messages")
     assert any(line.startswith("lena,gemini-3.5-flash,Gemini 3.5 Flash,1,") for line in lines)
 
