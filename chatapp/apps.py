@@ -15,6 +15,7 @@ class ChatappConfig(AppConfig):
             audit,
             knowledge,
             limits,
+            pricing,
             remote_files,
             revocation,
             share_links,
@@ -22,3 +23,4 @@ class ChatappConfig(AppConfig):
         )
 
         revocation.connect()
+        pricing.install()  # the admins' price table feeds chatapp.catalogue

@@ -83,6 +83,11 @@ def info(model_id: str) -> ModelInfo:
     )
 
 
+def default_price(model_id: str) -> Price | None:
+    """The catalogue file's price of `model_id`, whatever the admins' table says."""
+    return _price(_entries(settings.CHAT_CATALOGUE_FILE).get(model_id, {}))
+
+
 def offered() -> dict[str, list[ModelInfo]]:
     """The models this deployment offers, by kind, in the order settings list them."""
     return {

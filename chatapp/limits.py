@@ -1,9 +1,10 @@
-"""Limits: what each user may send (set by an admin), and how often sign-in may fail.
+"""Limits: what each user may send (set by an admin, for them or their group), and how often
+sign-in may fail.
 
 Sending: `check(user)` runs before a message, an edit, a regeneration or a retry goes
 upstream. Messages per minute are the user's turns created in the last 60 s, across all
 conversations (a retry re-runs a turn and creates none); tokens per day are the user's usage
-today, UTC (see `chatapp.usage`). A user without a `UserLimits` row has the server defaults.
+today, UTC (see `chatapp.usage`). Which limits apply: `chatapp.limit_rules`.
 
 Sign-in: failed attempts are counted in the cache (Redis with several workers) per username
 from one address, and per address (an IPv6 address by its /64, what one host can pick from).
@@ -34,8 +35,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import usage
-from .models import Turn, UserLimits
+from . import limit_rules, usage
+from .models import Turn
 from .user_errors import UserError
 
 
@@ -47,11 +48,10 @@ class LimitExceeded(UserError):
 
 
 def limits_of(user: Any) -> tuple[int | None, int | None]:
-    """(messages per minute, tokens per day) for a user; None means no limit."""
-    row = UserLimits.objects.filter(user_id=user.pk).first()
-    if row is None:
-        return settings.DEFAULT_MESSAGES_PER_MINUTE, settings.DEFAULT_TOKENS_PER_DAY
-    return row.messages_per_minute, row.tokens_per_day
+    """(messages per minute, tokens per day) for a user; None means no limit. Their own
+    limits, else their groups', else the server defaults (chatapp.limit_rules)."""
+    found = limit_rules.effective([user.pk])[user.pk]
+    return found.messages_per_minute, found.tokens_per_day
 
 
 def check(user: Any) -> None:

@@ -23,6 +23,8 @@ from .file_refs import OWNER
 # Defined apart, models of this app all the same.
 from .knowledge_models import KnowledgeBase, KnowledgeDocument  # noqa: F401
 from .preference_models import Preferences  # noqa: F401
+from .pricing_models import ModelPrice  # noqa: F401
+from .team_models import GroupLimits, Invitation  # noqa: F401
 
 
 class Conversation(models.Model):

@@ -66,6 +66,12 @@ def tokens_today(user_id: int) -> int:
     return int(live["total"]) + int(kept["total"])
 
 
+def messages_last_minute(user_id: int) -> int:
+    """What the messages-per-minute limit counts (chatapp.limits.check)."""
+    since = timezone.now() - timedelta(seconds=60)
+    return Turn.objects.filter(RAN_HERE, conversation__owner_id=user_id, created__gt=since).count()
+
+
 # --- the admin page ---
 
 

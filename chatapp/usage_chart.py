@@ -3,33 +3,47 @@ templates/admin/_usage_chart.html on the server: no script, no library."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 
-def bar_chart(totals: dict[date, int], width: int = 720, height: int = 220) -> dict[str, Any]:
-    """The numbers of the usage page's bar chart of tokens per day; the SVG is drawn by
-    templates/admin/_usage_chart.html (on the server: no script, no library)."""
+def _amount(value: int | Decimal, money: bool) -> str:
+    return f"${value:,.2f}" if money else f"{value:,} tokens"
+
+
+def bar_chart(
+    totals: Mapping[date, int | Decimal],
+    width: int = 720,
+    height: int = 220,
+    money: bool = False,
+    label: str = "",
+) -> dict[str, Any]:
+    """The numbers of a bar chart of tokens (or dollars, `money`) per day; the SVG is drawn
+    by templates/admin/_usage_chart.html (on the server: no script, no library)."""
     left, bottom, top = 64, 28, 12
     plot_w, plot_h = width - left - 8, height - bottom - top
     peak = max(totals.values(), default=0) or 1
     step = plot_w / max(len(totals), 1)
     bars = []
     for index, (day, value) in enumerate(totals.items()):
-        bar_h = round(plot_h * value / peak, 1)
+        bar_h = round(plot_h * float(value) / float(peak), 1)
         bars.append(
             {
                 "x": round(left + index * step + step * 0.15, 1),
                 "y": round(top + plot_h - bar_h, 1),
                 "width": round(step * 0.7, 1),
                 "height": bar_h,
-                "title": f"{_short(day)}: {value:,} tokens",
+                "title": f"{_short(day)}: {_amount(value, money)}",
             }
         )
+    every = max(5, math.ceil(len(totals) * 60 / plot_w))  # a date per 60 px at most
     labels = [
         {"x": round(left + index * step + step / 2, 1), "y": height - 8, "text": _short(day)}
         for index, day in enumerate(totals)
-        if index % 5 == 0 or index == len(totals) - 1
+        if index % every == 0 or index == len(totals) - 1
     ]
     return {
         "width": width,
@@ -40,7 +54,9 @@ def bar_chart(totals: dict[date, int], width: int = 720, height: int = 220) -> d
         "base": top + plot_h,
         "scale_x": left - 6,
         "scale_y": top + 10,
-        "peak": f"{peak:,}" if any(totals.values()) else "",  # the top of the scale
+        # The top of the scale.
+        "peak": (f"${peak:,.2f}" if money else f"{peak:,}") if any(totals.values()) else "",
+        "label": label,
         "bars": bars,
         "labels": labels,
     }

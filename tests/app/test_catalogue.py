@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from django.test import override_settings
 
 from chatapp import catalogue
+
+# The admins' price table (chatapp.pricing) comes first, so a price reads the database.
+pytestmark = pytest.mark.django_db
 
 
 def test_offered_models_carry_human_names_and_kinds() -> None:

@@ -46,7 +46,13 @@ def things(alice: Any) -> dict[str, Any]:
 
 def fill(route: str, things: dict[str, Any], converters: dict[str, Any]) -> str:
     """A concrete path for a route such as "c/<int:pk>/<str:action>"."""
-    values = {"pk": things["pk"], "action": "rename", "token": things["token"]}
+    values = {
+        "pk": things["pk"],
+        "action": "rename",
+        "token": things["token"],
+        "kind": "person",  # the team admin's limits
+        "group_pk": things["pk"],
+    }
     for name, converter in converters.items():
         if isinstance(converter, UUIDConverter):
             values[name] = things["uuid"]

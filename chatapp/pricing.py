@@ -1,0 +1,65 @@
+"""The admins' price table as the catalogue sees it: `install()` points
+`catalogue.price_overrides` at `overrides`, which reads `ModelPrice` rows through the cache
+(shared by all workers with Redis); saving or deleting a price clears it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+
+from . import catalogue
+from .catalogue import Price
+from .models import ModelPrice
+
+CACHE_KEY = "pricing:overrides:v1"
+# A safety net only: every change clears the key at once.
+CACHE_SECONDS = 3600
+
+
+def _load() -> dict[str, Price]:
+    return {
+        row.model: Price(input=row.input, output=row.output, cached_input=row.cached_input)
+        for row in ModelPrice.objects.all()
+    }
+
+
+def _load_in_a_thread() -> dict[str, Price]:
+    try:
+        return _load()
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def overrides() -> Mapping[str, Price]:
+    """Model id -> the admins' price, for every model that has one."""
+    cached: dict[str, Price] | None = cache.get(CACHE_KEY)
+    if cached is None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            cached = _load()
+        else:
+            # Called from async code (a consumer, the relay), where the ORM refuses to run:
+            # once per cache miss, the one query goes to a thread of its own.
+            with ThreadPoolExecutor(1) as pool:
+                cached = pool.submit(_load_in_a_thread).result()
+        cache.set(CACHE_KEY, cached, CACHE_SECONDS)
+    return cached
+
+
+def _forget(sender: Any, **kwargs: Any) -> None:
+    cache.delete(CACHE_KEY)
+    # Again once committed: a worker may have cached the old table in between.
+    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+
+
+def install() -> None:
+    catalogue.price_overrides = overrides
+    post_save.connect(_forget, sender=ModelPrice, dispatch_uid="chatapp.pricing.saved")
+    post_delete.connect(_forget, sender=ModelPrice, dispatch_uid="chatapp.pricing.deleted")
