@@ -17,12 +17,17 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from .preference_models import Preferences
 
 T = TypeVar("T")
+
+
+def grouped(value: int | float) -> str:
+    """A figure with the digits grouped as the current language writes them (1,000 / 1.000)."""
+    return formats.number_format(value, force_grouping=True)
 
 
 def supported(code: str | None) -> str | None:

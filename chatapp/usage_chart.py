@@ -16,14 +16,14 @@ from django.utils.translation import ngettext, pgettext
 def _number(value: int | Decimal, money: bool) -> str:
     """A figure in the page's language: grouped digits, and dollars with two decimals."""
     if money:
-        return "$" + formats.number_format(value, 2, force_grouping=True)
-    return formats.number_format(value, force_grouping=True)
+        return "$" + str(formats.number_format(value, 2, force_grouping=True))
+    return str(formats.number_format(value, force_grouping=True))
 
 
 def _amount(value: int | Decimal, money: bool) -> str:
     if money:
         return _number(value, money)
-    return ngettext("%(n)s token", "%(n)s tokens", int(value)) % {"n": _number(value, money)}
+    return str(ngettext("%(n)s token", "%(n)s tokens", int(value)) % {"n": _number(value, money)})
 
 
 def bar_chart(
@@ -76,4 +76,4 @@ def bar_chart(
 
 def _short(day: date) -> str:
     # Translators: a day on the usage chart's axis, in Django's date format ("M j" is "Dec 4").
-    return formats.date_format(day, pgettext("chart day", "M j"))
+    return str(formats.date_format(day, pgettext("chart day", "M j")))
