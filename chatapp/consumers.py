@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.utils import translation
+from django.conf import settings
 from django.utils.translation import gettext
 
 from . import (
@@ -46,10 +46,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        await self.accept()
         # Error frames and the turns started here speak the person's (or browser's) language.
         headers = self.scope.get("headers", [])
         self.language = await sync_to_async(languages.for_socket)(self.user.pk, headers)
+        await self.accept()
         name = f"{workers.WORKER_ID}|{self.channel_name}"
         if not await socket_cap.acquire(self.user.pk, name):
             await self.close(code=CLOSE_TOO_MANY)
@@ -78,7 +78,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Parse and validate one frame; anything wrong gets an error frame back."""
-        with translation.override(getattr(self, "language", None)):
+        with languages.speaking(getattr(self, "language", settings.LANGUAGE_CODE)):
             await self._receive(text_data)
 
     async def _receive(self, text_data: str | None) -> None:

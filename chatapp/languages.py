@@ -4,13 +4,14 @@ Pages: Django's LocaleMiddleware picks the browser's language (Accept-Language),
 `PreferredLanguageMiddleware`, after authentication, puts the person's own choice over it.
 Anonymous pages (sign-in, share links) follow the browser. The websocket follows the same two
 rules at connect. What runs without a request (a generation resumed after a restart, a scheduled
-prompt) speaks its owner's choice through `as_owner`, or keeps the language of the socket that
-started it.
+prompt) speaks its owner's choice, or the socket's that started it, through `as_owner`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -68,12 +69,30 @@ def for_socket(user_id: int, headers: Iterable[tuple[bytes, bytes]]) -> str:
     return preferred(user_id) or from_accept_language(accept)
 
 
+# The language chosen for the work running in this context (a socket's frame, a generation).
+_speaking: ContextVar[str | None] = ContextVar("speaking", default=None)
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Translate in `language` here, and in the tasks started from here."""
+    token = _speaking.set(language)
+    try:
+        with translation.override(language):
+            yield
+    finally:
+        _speaking.reset(token)
+
+
 async def as_owner(conversation_id: int, work: Coroutine[Any, Any, T]) -> T:
-    """Run `work` in the language the conversation's owner chose; without a choice, in the
-    current one (the socket's that started it, or the site's default)."""
-    chosen = await sync_to_async(preferred_by_owner_of)(conversation_id)
-    language = chosen or translation.get_language()
-    with translation.override(language):
+    """Run `work` in the language of the socket that started it; without one (a scheduled
+    prompt, a turn resumed after a restart), in the language its owner chose, else the site's.
+    The socket's language needs no query, so a message still reaches the upstream quickly."""
+    language = _speaking.get()
+    if language is None:
+        chosen = await sync_to_async(preferred_by_owner_of)(conversation_id)
+        language = chosen or settings.LANGUAGE_CODE
+    with speaking(language):
         return await work
 
 
