@@ -29,6 +29,7 @@ DOMAINS = ("django", "djangojs")
 # them (and marks their strings). Nothing else may be added here.
 NOT_YET = ("templates/chat/",)
 
+
 def catalogue(language: str, domain: str) -> list[Entry]:
     return read_po(ROOT / "locale" / language / "LC_MESSAGES" / f"{domain}.po")
 
@@ -44,9 +45,7 @@ def placeholders(text: str) -> list[str]:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("domain", DOMAINS)
-def test_every_message_is_translated_with_the_same_placeholders(
-    language: str, domain: str
-) -> None:
+def test_every_message_is_translated_with_the_same_placeholders(language: str, domain: str) -> None:
     problems = []
     for entry in catalogue(language, domain):
         if "fuzzy" in entry.flags:
@@ -59,8 +58,10 @@ def test_every_message_is_translated_with_the_same_placeholders(
                 break
             source = sources[min(index, len(sources) - 1)]
             # A singular may leave out its number ("one message"); anything else must match.
-            if entry.msgid_plural and index == 0 and set(placeholders(text)) <= set(
-                placeholders(source)
+            if (
+                entry.msgid_plural
+                and index == 0
+                and set(placeholders(text)) <= set(placeholders(source))
             ):
                 continue
             if placeholders(text) != placeholders(source):
@@ -182,7 +183,7 @@ def untranslated_text(source: str) -> list[str]:
 def test_the_scan_finds_text_outside_translation_tags() -> None:
     source = (
         '{% load i18n %}<p title="Open it">{% translate "Fine" %}</p><b>Hello</b>'
-        '<i>{% blocktranslate %}Also {{ fine }}{% endblocktranslate %}</i>{{ value }}'
+        "<i>{% blocktranslate %}Also {{ fine }}{% endblocktranslate %}</i>{{ value }}"
     )
     assert untranslated_text(source) == ["title='Open it'", "'Hello'"]
 
