@@ -3,7 +3,7 @@ the catalogue's prices (the admins' table at /team/prices wins), shown under the
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.formats import number_format
@@ -24,7 +24,10 @@ def dollars(amount: Decimal) -> str:
         return "$0"
     if amount < SMALLEST:
         return "< $" + number_format(SMALLEST, 4)
-    return "$" + number_format(amount, 2 if amount >= 1 else 4)
+    places = 2 if amount >= 1 else 4
+    # number_format cuts digits off: round first.
+    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return "$" + number_format(rounded, places)
 
 
 def meter(model_id: str, usage: Any) -> dict[str, Any] | None:

@@ -80,8 +80,9 @@ def chip(page: Page, label: str) -> Any:
 def saved(page: Page, server: LiveServer, expression: str, expected: Any) -> None:
     """The conversation on screen, read back from the database, until it matches."""
     pk = conversation_id(page)
-    for _ in range(50):
-        if query(server, f"Conversation.objects.filter(pk={pk}).values_list({expression}).get()[0]") == expected:
+    read = f"Conversation.objects.filter(pk={pk}).values_list({expression}).get()[0]"
+    for _ in range(20):
+        if query(server, read) == expected:
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"{expression} of conversation {pk} never became {expected!r}")
@@ -98,7 +99,9 @@ def test_picker_shows_names_by_kind_and_switching_model_works(
     page.locator("#model-btn").click()
     menu = page.get_by_role("listbox", name="Model")
     expect(menu).to_be_visible()
-    expect(menu.get_by_role("group", name="Text models")).to_contain_text("Gemini 3.1 Pro (preview)")
+    expect(menu.get_by_role("group", name="Text models")).to_contain_text(
+        "Gemini 3.1 Pro (preview)"
+    )
     expect(menu.get_by_role("group", name="Image models")).to_contain_text("Nano Banana 2")
     expect(menu.get_by_role("group", name="Agents")).to_contain_text("Deep Research (preview)")
     expect(menu).to_contain_text("Fast and capable: the everyday model for most questions.")
