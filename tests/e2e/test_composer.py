@@ -156,6 +156,7 @@ def test_chips_toggle_persist_and_say_why_they_are_off(
     expect(search).to_be_disabled()  # aria-disabled: still focusable, and says why when used
     search.click(force=True)
     expect(page.locator("#chip-note")).to_have_text("Agents choose their own tools.")
+    screenshot(page, f"composer-chips-agent-{width}")
     expect(chip(page, "Background")).to_have_attribute("aria-disabled", "false")
 
     # Structured output needs a schema: its chip opens the options at the schema.
