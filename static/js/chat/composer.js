@@ -104,6 +104,8 @@ export function initComposer() {
     else sendQueued();
   });
   document.addEventListener("turns-changed", sendQueued);
+  // Also after a reconnection with nothing running (no frame comes to say the way is free).
+  setInterval(sendQueued, 1000);
   attachments.init({
     composer,
     prompt,
