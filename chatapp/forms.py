@@ -114,10 +114,6 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         schema = self.instance.response_schema
         self.initial["response_schema"] = json.dumps(schema, indent=2) if schema else ""
 
-    def grounding(self) -> list[forms.BoundField]:
-        """The switches of Google's built-in tools, in the order they are sent."""
-        return [self[name] for name in Conversation.GROUNDING]
-
     def clean_response_schema(self) -> dict[str, Any] | None:
         schema, errors = parse_schema_text(self.cleaned_data.get("response_schema") or "")
         if errors:
