@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from . import shutdown, titles
+from . import composer, shutdown, titles
 from .branches import Tree
 from .forms import SettingsForm
 from .knowledge import usable_or_404
@@ -94,12 +94,17 @@ def sidebar_page(request: HttpRequest) -> Any:
 
 
 def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
+    if conversation is None:
+        # A new chat starts with the model and chips its person used last.
+        conversation = Conversation(owner=request.user, **composer.new_chat_settings(request.user))
+    form = SettingsForm(instance=conversation)
     return {
-        "conversation": conversation,
+        "conversation": conversation if conversation.pk else None,
         "available_tools": available_tools(),
-        "settings_form": SettingsForm(instance=conversation or Conversation(owner=request.user)),
+        "settings_form": form,
         "sidebar": sidebar_page(request),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
+        **composer.context(form, conversation.model),
     }
 
 
@@ -144,6 +149,7 @@ def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return form_error_response(form)
     form.save()
+    composer.remember(request.user, conversation)
     return JsonResponse({"ok": True})
 
 
@@ -197,6 +203,7 @@ def new_conversation(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return form_error_response(form)
     conversation = form.save()
+    composer.remember(request.user, conversation)
     return JsonResponse({"id": conversation.pk, "url": conversation.get_absolute_url()})
 
 
