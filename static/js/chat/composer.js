@@ -7,6 +7,27 @@ import { send } from "./socket.js";
 const composer = document.getElementById("composer");
 // Messages sent but not yet accepted, by client id: a refused one goes back in the composer.
 const unsent = new Map();
+let locating = false;
+
+/**
+ * Where the person is, for Google Maps grounding: asked of the browser only when Maps is on
+ * for this conversation, and sent with this one message (the server never stores it).
+ * Refused, unavailable or slow: the message goes without it.
+ */
+function position() {
+  const maps = document.getElementById("id_google_maps");
+  if (!maps?.checked || !("geolocation" in navigator)) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    navigator.geolocation.getCurrentPosition(
+      ({ coords }) => resolve({
+        latitude: Math.round(coords.latitude * 1e4) / 1e4,
+        longitude: Math.round(coords.longitude * 1e4) / 1e4,
+      }),
+      () => resolve(null),
+      { timeout: 10000, maximumAge: 300000 },
+    );
+  });
+}
 
 async function submit() {
   const text = prompt.value.trim();
@@ -15,12 +36,15 @@ async function submit() {
   if (!text && !files.length && !mediaUrls.length) return;
   if (attachments.busy()) return showError("Wait until the files have finished uploading.");
   if (runningTurn()) return showError("Wait for the current answer, or stop it.");
+  if (locating) return;
   if (!state.conversationId && isDirty()) {
     try { await saveSettings(); } catch (error) { return showError(error.message); }
   }
+  locating = true;
+  const location = await position().finally(() => { locating = false; });
   const last = lastTurn();
   const clientId = String(Date.now());
-  send({
+  const frame = {
     type: "send",
     conversation: state.conversationId,
     parent: last ? Number(last.dataset.turn) : null,
@@ -28,7 +52,9 @@ async function submit() {
     attachments: files,
     media_urls: mediaUrls,
     client_id: clientId,
-  });
+  };
+  if (location) frame.location = location;
+  send(frame);
   unsent.set(clientId, text);
   setTimeout(() => unsent.delete(clientId), 30000);
   prompt.value = "";
