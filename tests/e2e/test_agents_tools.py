@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.client.mcp_server import McpBehaviour, serve_mcp
 from tests.e2e.test_csp import open_settings
@@ -19,12 +19,21 @@ from tests.harness.servers import LiveServer
 SECRET = "e2e-mcp-secret-41d9"
 
 
-def both_widths(page: Page, name: str) -> None:
-    page.set_viewport_size(DESKTOP)
-    screenshot(page, f"tools-{name}")
-    page.set_viewport_size(PHONE)
-    fits_width(page)
-    screenshot(page, f"tools-{name}-phone")
+def both_widths(page: Page, name: str, focus: Locator | None = None) -> None:
+    """Screenshots at desktop and phone widths (settings closed, `focus` in view)."""
+    if page.locator("#settings").count() and page.locator("#settings").is_visible():
+        page.click("#settings-btn")
+    for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
+        page.set_viewport_size(size)
+        # The sidebar slides away at phone width: shoot once it has.
+        page.wait_for_function(
+            "() => document.getAnimations().every(a => a.playState !== 'running')"
+        )
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
+        if size is PHONE:
+            fits_width(page)
+        screenshot(page, f"tools-{name}{suffix}")
     page.set_viewport_size(DESKTOP)
 
 
@@ -71,7 +80,7 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
         assert SECRET not in person.content()
         sent = {k.lower(): v for k, v in behaviour.calls[-1]["headers"].items()}
         assert sent["authorization"] == f"Bearer {SECRET}"
-        both_widths(person, "mcp-cards")
+        both_widths(person, "mcp-cards", call)
 
         person.reload()
         expect(person.locator('.tool-card[data-tool="mcp_server_tool_result"]')).to_have_count(1)
@@ -102,7 +111,7 @@ def test_a_server_that_is_down_answers_with_a_clear_error(
         expect(error).to_contain_text("failed")
         assert "I could not use add" in answer_text(turn) or "could not use" in answer_text(turn)
         assert "HTTP 503" in answer_text(turn)
-        both_widths(person, "mcp-down")
+        both_widths(person, "mcp-down", error)
 
 
 def test_maps_answers_show_places_and_the_location_goes_only_when_allowed(
@@ -126,7 +135,7 @@ def test_maps_answers_show_places_and_the_location_goes_only_when_allowed(
     assert href.startswith("https://maps.google.com/")
     expect(turn.locator(".sources + .maps-attribution")).to_contain_text("Google Maps")
     assert "near 45.4642, 9.1900" in answer_text(turn)
-    both_widths(allowed, "maps")
+    both_widths(allowed, "maps", places)
 
     # Refused by the browser: the message goes, without a location.
     refused = new_context(quick_server.url, bob_state, viewport=DESKTOP).new_page()
@@ -150,4 +159,4 @@ def test_url_context_shows_each_url_with_its_status(
     result.locator("summary").click()
     expect(result.locator("a")).to_have_text("https://example.com/guide")
     expect(result.locator(".url-status")).to_have_text("retrieved")
-    both_widths(page, "url-context")
+    both_widths(page, "url-context", result)
