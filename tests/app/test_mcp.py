@@ -201,7 +201,8 @@ async def test_an_mcp_call_and_result_are_answered_and_shown_as_cards(
     assert turn.status == "completed"
     assert "I called `add` on MCP server `calc` and it returned" in turn.answer_text
     html = final["turn"]["html"]
-    assert 'data-tool="mcp_server_tool_call"' in html and 'data-tool="mcp_server_tool_result"' in html
+    assert 'data-tool="mcp_server_tool_call"' in html
+    assert 'data-tool="mcp_server_tool_result"' in html
     assert "calc" in html and "add" in html
     # Neither a frame nor the reloaded page carries the credentials.
     assert SECRET not in _frames_text(sock)
@@ -241,3 +242,28 @@ async def test_a_server_that_refuses_the_credentials_says_so(
         await sock.until_final(created["turn"]["id"])
     turn = await Turn.objects.aget(pk=created["turn"]["id"])
     assert "refused the credentials" in turn.answer_text
+
+
+def test_untrusted_mcp_text_is_escaped_in_the_cards() -> None:
+    from chatapp.payloads import render_step
+    from chatapp.rendering import render_steps
+
+    hostile = "<img src=x onerror=alert(1)>"
+    steps = [
+        {
+            "type": "mcp_server_tool_call",
+            "id": "m1",
+            "name": hostile,
+            "server_name": hostile,
+            "arguments": {"q": hostile},
+        },
+        {
+            "type": "mcp_server_tool_result",
+            "call_id": "m1",
+            "name": hostile,
+            "server_name": hostile,
+            "result": [{"type": "text", "text": hostile}],
+        },
+    ]
+    html = render_step({"index": 0, "type": "x", "parts": render_steps(steps)})
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
