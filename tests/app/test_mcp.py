@@ -267,3 +267,17 @@ def test_untrusted_mcp_text_is_escaped_in_the_cards() -> None:
     ]
     html = render_step({"index": 0, "type": "x", "parts": render_steps(steps)})
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.django_db
+def test_an_import_keeps_only_servers_registered_and_enabled_here(alice: Any) -> None:
+    from .test_export import minimal, upload
+
+    McpServer.objects.create(name="tools", url="https://mcp.example.com/")
+    McpServer.objects.create(name="off", url="https://off.example.com/", enabled=False)
+    settings = {"model": "gemini-3.5-flash", "mcp_servers": ["tools", "off", "elsewhere"]}
+    response = upload(client_of(alice), json.dumps(minimal(settings=settings)))
+    assert response.status_code == 201
+    notes = response.json()["notes"]
+    assert any("off" in n and "elsewhere" in n for n in notes)
+    assert Conversation.objects.get(pk=response.json()["id"]).mcp_servers == ["tools"]
