@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.client.mcp_server import McpBehaviour, serve_mcp
+from tests.e2e.test_accessibility import AXE, serious
 from tests.e2e.test_csp import open_settings
 from tests.e2e.test_team_admin import DESKTOP, PHONE, fits_width
 from tests.harness.browser import answer_text, screenshot, send_message, wait_status
@@ -49,7 +50,9 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
     bob_state: Any,
 ) -> None:
     with serve_mcp(McpBehaviour(token=SECRET)) as (url, behaviour):
-        admin = new_context(quick_server.url, quick_admin_state, viewport=DESKTOP).new_page()
+        admin_context = new_context(quick_server.url, quick_admin_state, viewport=DESKTOP)
+        admin_context.add_init_script(path=str(AXE))
+        admin = admin_context.new_page()
         admin.goto("/team/")
         admin.get_by_role("link", name="MCP servers").click()
         form = admin.locator("#add-mcp")
@@ -62,7 +65,13 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
         expect(row).to_contain_text("set")
         expect(row).to_contain_text("add")
         assert SECRET not in admin.content()
+        assert serious(admin) == [], "MCP servers page"
         both_widths(admin, "mcp-admin")
+        admin.get_by_role("link", name="Change calc").click()
+        expect(admin.locator("#headers-state")).to_contain_text("Headers are set")
+        assert SECRET not in admin.content()
+        assert serious(admin) == [], "MCP server edit page"
+        both_widths(admin, "mcp-edit")
 
         person = new_context(quick_server.url, bob_state, viewport=DESKTOP).new_page()
         new_chat(person)
