@@ -8,16 +8,53 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.client.mcp_server import McpBehaviour, serve_mcp
 from tests.e2e.test_accessibility import AXE, serious
 from tests.e2e.test_csp import open_settings
 from tests.e2e.test_team_admin import DESKTOP, PHONE, fits_width
-from tests.harness.browser import answer_text, screenshot, send_message, wait_status
+from tests.harness.browser import (
+    TIMEOUT_MS,
+    answer_text,
+    screenshot,
+    send_message,
+    sign_in,
+    wait_status,
+)
 from tests.harness.servers import LiveServer
 
 SECRET = "e2e-mcp-secret-41d9"
+PERSON = ("tessa", "Tessa-Tools-2026")
+
+
+@pytest.fixture(scope="module")
+def person_state(browser: Browser, quick_server: LiveServer, quick_admin_state: Any) -> Any:
+    """A member of the team (not an admin) of this module's own, added on the people page, so
+    the conversations made here do not show in other tests' sidebars."""
+    context = browser.new_context(base_url=quick_server.url, storage_state=quick_admin_state)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto("/team/")
+        form = page.locator("#create-person")
+        form.get_by_label("Username").fill(PERSON[0])
+        form.get_by_label("Password").fill(PERSON[1])
+        form.get_by_role("button", name="Add person").click()
+        expect(page.locator(f'tr[data-person="{PERSON[0]}"]')).to_be_visible()
+    finally:
+        context.close()
+    context = browser.new_context(base_url=quick_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto("/login/")
+        sign_in(page, *PERSON)
+        expect(page.locator(".sidebar-foot .who")).to_have_text(PERSON[0])
+        return context.storage_state()
+    finally:
+        context.close()
 
 
 def both_widths(page: Page, name: str, focus: Locator | None = None) -> None:
@@ -38,6 +75,13 @@ def both_widths(page: Page, name: str, focus: Locator | None = None) -> None:
     page.set_viewport_size(DESKTOP)
 
 
+def remove_server(admin: Page, name: str) -> None:
+    """Removed once used, so other tests' settings panels stay as they were."""
+    admin.goto("/team/mcp/")
+    admin.get_by_role("button", name=f"Remove {name}").click()
+    expect(admin.locator(f'tr[data-server="{name}"]')).to_have_count(0)
+
+
 def new_chat(page: Page) -> None:
     page.goto("/")
     open_settings(page)
@@ -47,7 +91,7 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
     new_context: Callable[..., BrowserContext],
     quick_server: LiveServer,
     quick_admin_state: Any,
-    bob_state: Any,
+    person_state: Any,
 ) -> None:
     with serve_mcp(McpBehaviour(token=SECRET)) as (url, behaviour):
         admin_context = new_context(quick_server.url, quick_admin_state, viewport=DESKTOP)
@@ -73,7 +117,7 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
         assert serious(admin) == [], "MCP server edit page"
         both_widths(admin, "mcp-edit")
 
-        person = new_context(quick_server.url, bob_state, viewport=DESKTOP).new_page()
+        person = new_context(quick_server.url, person_state, viewport=DESKTOP).new_page()
         new_chat(person)
         person.check('input[name=mcp_servers][value="calc"]')
         turn = send_message(person, "Please add 2 and 3 together")
@@ -94,13 +138,14 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
         person.reload()
         expect(person.locator('.tool-card[data-tool="mcp_server_tool_result"]')).to_have_count(1)
         assert SECRET not in person.content()
+        remove_server(admin, "calc")
 
 
 def test_a_server_that_is_down_answers_with_a_clear_error(
     new_context: Callable[..., BrowserContext],
     quick_server: LiveServer,
     quick_admin_state: Any,
-    bob_state: Any,
+    person_state: Any,
 ) -> None:
     with serve_mcp(McpBehaviour(status=503)) as (url, _):
         admin = new_context(quick_server.url, quick_admin_state).new_page()
@@ -110,7 +155,7 @@ def test_a_server_that_is_down_answers_with_a_clear_error(
         form.get_by_label("URL").fill(url)
         form.get_by_role("button", name="Add server").click()
         expect(admin.locator('tr[data-server="flaky"]')).to_be_visible()
-        person = new_context(quick_server.url, bob_state, viewport=DESKTOP).new_page()
+        person = new_context(quick_server.url, person_state, viewport=DESKTOP).new_page()
         new_chat(person)
         person.check('input[name=mcp_servers][value="flaky"]')
         turn = send_message(person, "Please add 2 and 3 together")
@@ -121,14 +166,15 @@ def test_a_server_that_is_down_answers_with_a_clear_error(
         assert "I could not use add" in answer_text(turn) or "could not use" in answer_text(turn)
         assert "HTTP 503" in answer_text(turn)
         both_widths(person, "mcp-down", error)
+        remove_server(admin, "flaky")
 
 
 def test_maps_answers_show_places_and_the_location_goes_only_when_allowed(
-    new_context: Callable[..., BrowserContext], quick_server: LiveServer, bob_state: Any
+    new_context: Callable[..., BrowserContext], quick_server: LiveServer, person_state: Any
 ) -> None:
     allowed = new_context(
         quick_server.url,
-        bob_state,
+        person_state,
         viewport=DESKTOP,
         permissions=["geolocation"],
         geolocation={"latitude": 45.4642, "longitude": 9.19},
@@ -147,7 +193,7 @@ def test_maps_answers_show_places_and_the_location_goes_only_when_allowed(
     both_widths(allowed, "maps", places)
 
     # Refused by the browser: the message goes, without a location.
-    refused = new_context(quick_server.url, bob_state, viewport=DESKTOP).new_page()
+    refused = new_context(quick_server.url, person_state, viewport=DESKTOP).new_page()
     new_chat(refused)
     refused.check("input[name=google_maps]")
     turn = send_message(refused, "Find a bookshop near me")
@@ -157,9 +203,9 @@ def test_maps_answers_show_places_and_the_location_goes_only_when_allowed(
 
 
 def test_url_context_shows_each_url_with_its_status(
-    new_context: Callable[..., BrowserContext], quick_server: LiveServer, bob_state: Any
+    new_context: Callable[..., BrowserContext], quick_server: LiveServer, person_state: Any
 ) -> None:
-    page = new_context(quick_server.url, bob_state, viewport=DESKTOP).new_page()
+    page = new_context(quick_server.url, person_state, viewport=DESKTOP).new_page()
     new_chat(page)
     page.check("input[name=url_context]")
     turn = send_message(page, "Summarize https://example.com/guide please")
