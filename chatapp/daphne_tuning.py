@@ -106,6 +106,22 @@ def limit_request_bodies() -> None:
         Server.create_application = _streaming(Server.create_application)
 
 
+def answer_long_request_lines() -> None:
+    """A request line (or header line) over Twisted's 16 KiB gets a 414 (431) where Twisted
+    would cut the connection without a word; what follows is read and dropped, as for a
+    refused body, so that a client still sending reads the answer, not a reset."""
+    HTTPChannel.lineLengthExceeded = _line_too_long  # type: ignore[method-assign,assignment]
+
+
+def _line_too_long(channel: Any, line: bytes) -> None:
+    first = getattr(channel, "_HTTPChannel__first_line", 1)
+    status = b"414 URI Too Long" if first else b"431 Request Header Fields Too Large"
+    logger.warning("Refused a request line or header of %d bytes or more", len(line))
+    channel.transport.write(_answer(status, "That request's address or headers are too long."))
+    channel.dataReceived = channel.rawDataReceived = channel.lineReceived = _drop
+    _close_after_answer(channel)
+
+
 # --- limits ---
 
 
@@ -128,13 +144,27 @@ def body_limit(path: str, signed_in: bool) -> tuple[int, str]:
 
 def refusal(message: str) -> bytes:
     """The raw 413 response: JSON like the app's own errors, and the connection closes."""
+    return _answer(b"413 Content Too Large", message)
+
+
+def _answer(status: bytes, message: str) -> bytes:
     body = json.dumps(error_body(message)).encode()
     return (
-        b"HTTP/1.1 413 Content Too Large\r\n"
+        b"HTTP/1.1 %s\r\n"
         b"Content-Type: application/json\r\n"
         b"Content-Length: %d\r\n"
-        b"Connection: close\r\n\r\n%s" % (len(body), body)
+        b"Connection: close\r\n\r\n%s" % (status, len(body), body)
     )
+
+
+def _close_after_answer(channel: Any) -> Any:
+    """Half-close: the client reads the answer, then EOF; cut for good after a while."""
+    transport = channel.transport
+    if ITCPTransport.providedBy(transport):
+        transport.loseWriteConnection()
+        return channel.callLater(LINGER_SECONDS, transport.abortConnection)
+    transport.loseConnection()
+    return None
 
 
 class BoundedRequest(WebRequest):  # type: ignore[misc]
@@ -208,11 +238,7 @@ class BoundedRequest(WebRequest):  # type: ignore[misc]
         # From now on the channel drops whatever arrives, and answers nothing more.
         channel.dataReceived = channel.rawDataReceived = channel.lineReceived = _drop
         channel.allContentReceived = lambda: None
-        if ITCPTransport.providedBy(transport):
-            transport.loseWriteConnection()  # the client reads the answer, then EOF
-            self._linger = channel.callLater(LINGER_SECONDS, transport.abortConnection)
-        else:
-            transport.loseConnection()
+        self._linger = _close_after_answer(channel)
 
 
 def _drop(data: bytes) -> None:

@@ -260,3 +260,19 @@ def test_a_45_mb_upload_is_stored_whole_without_the_worker_holding_it(
         status, _, served = read_answer(sock)
     assert status == 200
     assert hashlib.sha256(served).digest() == hashlib.sha256(pdf).digest()
+
+
+def test_a_request_line_over_16_kib_gets_a_414_not_a_cut_connection(server: LiveServer) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        query = "&".join(f"field{n}={'x' * 5000}" for n in range(4))
+        sock.sendall(f"GET /login/?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        status, headers, body = read_answer(sock)
+    assert status == 414 and headers["connection"] == "close"
+    assert json.loads(body)["error"]
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            f"GET /login/ HTTP/1.1\r\nHost: {host}\r\nX-Big: {'y' * 20000}\r\n\r\n".encode()
+        )
+        status, _, _ = read_answer(sock)
+    assert status == 431
