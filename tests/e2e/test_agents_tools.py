@@ -117,11 +117,15 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
         assert serious(admin) == [], "MCP server edit page"
         both_widths(admin, "mcp-edit")
 
-        person = new_context(quick_server.url, person_state, viewport=DESKTOP).new_page()
+        person_context = new_context(quick_server.url, person_state, viewport=DESKTOP)
+        person_context.add_init_script(path=str(AXE))
+        person = person_context.new_page()
         new_chat(person)
         person.check('input[name=mcp_servers][value="calc"]')
         turn = send_message(person, "Please add 2 and 3 together")
         wait_status(turn, "completed")
+        open_settings(person)
+        assert serious(person) == [], "an answer with MCP cards, and the settings"
         call = turn.locator('.tool-card[data-tool="mcp_server_tool_call"]')
         result = turn.locator('.tool-card[data-tool="mcp_server_tool_result"]')
         expect(call).to_contain_text("calc · add")
