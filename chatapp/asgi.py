@@ -21,7 +21,7 @@ from django.utils.http import is_same_domain  # noqa: E402
 
 from . import recovery, scheduler, shutdown, tracing  # noqa: E402
 from .daphne_tuning import (  # noqa: E402
-    answer_long_request_lines,
+    answer_oversized_heads,
     limit_request_bodies,
     limit_websocket_messages,
     skip_twisted_form_parsing,
@@ -30,11 +30,11 @@ from .protocol import MAX_FRAME_BYTES  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
 skip_twisted_form_parsing()
+# A request line or headers past Twisted's 16 KiB limits get 414/431, not a cut connection.
+answer_oversized_heads()
 # Bodies over their route's limit answered 413 before they are read; the rest handed over
 # in chunks, from disk.
 limit_request_bodies()
-# A request line over 16 KiB answered 414, not cut off without an answer.
-answer_long_request_lines()
 # Room for the largest legitimate frame; the consumer answers bigger ones with an error.
 limit_websocket_messages(MAX_FRAME_BYTES + 64 * 1024)
 # SIGTERM drains the worker's answers before it exits (a rolling restart loses nothing).

@@ -10,6 +10,7 @@ from . import (
     export_views,
     file_views,
     knowledge_views,
+    language_views,
     maps_views,
     mcp_views,
     metrics,
@@ -59,6 +60,7 @@ urlpatterns = [
     path("sidebar/", views.sidebar, name="sidebar"),
     path("schedules/", schedule_views.schedules_page, name="schedules"),
     path("usage/", usage_views.my_usage, name="my_usage"),
+    path("language", language_views.choose_language, name="choose_language"),
     path(
         "schedules/<int:pk>/<str:action>",
         schedule_views.schedule_action,

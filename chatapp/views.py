@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from . import shutdown, titles
@@ -153,9 +154,9 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
     if action == "rename":
         title = request.POST.get("title", "").strip()[:200]
         if not title:
-            return error_response("A title cannot be empty.", key="title")
+            return error_response(gettext("A title cannot be empty."), key="title")
         if "\x00" in title:  # PostgreSQL refuses NUL characters in text
-            return error_response("A title cannot contain NUL characters.", key="title")
+            return error_response(gettext("A title cannot contain NUL characters."), key="title")
         conversation.title = title
     elif action in ("pin", "unpin"):
         conversation.pinned = action == "pin"
@@ -167,7 +168,7 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
     elif action == "retitle":
         return _retitle(request, conversation)
     else:
-        return error_response("Unknown action.", 404, key="action")
+        return error_response(gettext("Unknown action."), 404, key="action")
     conversation.save(update_fields=["title", "pinned", "archived"])
     if wants_json(request):
         return JsonResponse({"ok": True, "title": conversation.title})
@@ -178,7 +179,7 @@ def _retitle(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     """A new title from the title model, written from the conversation's first exchange."""
     first = conversation.turns.filter(parent__isnull=True).order_by("pk").first()
     if first is None or not settings.CHAT_TITLE_MODEL:
-        return error_response("There is nothing to write a title from yet.", key="title")
+        return error_response(gettext("There is nothing to write a title from yet."), key="title")
     written = async_to_sync(titles.retitle)(
         conversation, first.user_text, first.answer_text, replacing=conversation.title
     )
