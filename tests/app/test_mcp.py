@@ -281,3 +281,25 @@ def test_an_import_keeps_only_servers_registered_and_enabled_here(alice: Any) ->
     notes = response.json()["notes"]
     assert any("off" in n and "elsewhere" in n for n in notes)
     assert Conversation.objects.get(pk=response.json()["id"]).mcp_servers == ["tools"]
+
+
+@pytest.mark.django_db
+def test_the_sdk_reads_our_tools_as_the_types_we_mean(alice: Any, settings: Any) -> None:
+    # google-genai 3.4.0, the reference client: an unknown shape would become UnknownTool.
+    from google.genai._gaos.types.interactions.googlemaps import GoogleMaps
+    from google.genai._gaos.types.interactions.mcpserver import MCPServer
+    from google.genai._gaos.types.interactions.tool import Tool
+    from pydantic import TypeAdapter
+
+    settings.GOOGLE_MAPS_WIDGET_KEY = "browser-key"
+    McpServer.objects.create(
+        name="tools", url="https://mcp.example.com/mcp", headers={"A": "b"}, allowed_tools=["x"]
+    )
+    conversation = Conversation.objects.create(
+        owner=alice, model="gemini-3.5-flash", google_maps=True, mcp_servers=["tools"]
+    )
+    tools = TypeAdapter(list[Tool]).validate_python(settings_fields(conversation)["tools"])
+    maps, mcp = tools
+    assert isinstance(maps, GoogleMaps) and maps.enable_widget is True
+    assert isinstance(mcp, MCPServer) and mcp.headers == {"A": "b"}
+    assert mcp.allowed_tools is not None and mcp.allowed_tools[0].tools == ["x"]
