@@ -59,8 +59,7 @@ def person_state(browser: Browser, quick_server: LiveServer, quick_admin_state: 
 
 def both_widths(page: Page, name: str, focus: Locator | None = None) -> None:
     """Screenshots at desktop and phone widths (settings closed, `focus` in view)."""
-    if page.locator("#settings").count() and page.locator("#settings").is_visible():
-        page.click("#settings-btn")
+    close_settings(page)
     for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
         page.set_viewport_size(size)
         # The sidebar slides away at phone width: shoot once it has.
@@ -87,12 +86,17 @@ def new_chat(page: Page) -> None:
     open_settings(page)
 
 
+def close_settings(page: Page) -> None:
+    if page.locator("#settings-dialog[open]").count():
+        page.click("#settings-close")
+
+
 def switch_on(page: Page, chip: str) -> None:
     """The chip beside the message box (the options sheet closed first)."""
-    if page.locator("#settings").is_visible():
-        page.click("#settings-btn")
+    close_settings(page)
     toggle = page.locator(".chip-toggle", has_text=chip)
-    toggle.click()
+    if toggle.get_attribute("aria-pressed") != "true":  # it may be this person's default
+        toggle.click()
     expect(toggle).to_have_attribute("aria-pressed", "true")
 
 
@@ -131,10 +135,15 @@ def test_an_admin_registers_an_mcp_server_and_a_person_sees_its_cards(
         person = person_context.new_page()
         new_chat(person)
         person.check('input[name=mcp_servers][value="calc"]')
+        close_settings(person)
+        expect(person.locator(".chip-toggle", has_text="MCP servers")).to_have_attribute(
+            "aria-pressed", "true"
+        )
         turn = send_message(person, "Please add 2 and 3 together")
         wait_status(turn, "completed")
         open_settings(person)
         assert serious(person) == [], "an answer with MCP cards, and the settings"
+        close_settings(person)
         call = turn.locator('.tool-card[data-tool="mcp_server_tool_call"]')
         result = turn.locator('.tool-card[data-tool="mcp_server_tool_result"]')
         expect(call).to_contain_text("calc · add")
@@ -171,6 +180,7 @@ def test_a_server_that_is_down_answers_with_a_clear_error(
         person = new_context(quick_server.url, person_state, viewport=DESKTOP).new_page()
         new_chat(person)
         person.check('input[name=mcp_servers][value="flaky"]')
+        close_settings(person)
         turn = send_message(person, "Please add 2 and 3 together")
         wait_status(turn, "completed")
         error = turn.locator('.tool-card.tool-error[data-tool="mcp_server_tool_result"]')
