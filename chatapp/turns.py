@@ -25,6 +25,7 @@ from .history import build_request
 from .media import Expander
 from .models import Attachment, Conversation, Turn
 from .protocol import ClientError, Send
+from .research import remember_start, started_research
 from .titles import title_from
 from .uploads import UploadError, media_url_content, resolve
 
@@ -111,6 +112,7 @@ def send(user: Any, frame: Send, worker: str) -> Started:
         )
         if files:
             Attachment.objects.filter(pk__in=[a.pk for a in files]).update(turn=turn)
+        remember_start(turn, frame.start_research)
         started = _prepare(turn, conversation)
     started.conversation_created, started.renamed = created, renamed
     return started
@@ -238,6 +240,7 @@ def _sibling(user: Any, turn_id: int, worker: str, *, text: str | None) -> Start
             user_input, user_text = [{"type": "text", "text": text}, *files], text
         conversation = original.conversation
         turn = _new_turn(conversation, original.parent_id, worker, user_input, user_text)
+        remember_start(turn, started_research(original))
         return _prepare(turn, conversation)
 
 
