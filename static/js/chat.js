@@ -4,9 +4,11 @@
 //   chat/composer.js  sending, Stop, error frames
 //   chat/actions.js   buttons on messages (copy, edit, retry…), citation cards
 //   chat/settings.js  the conversation settings form
+//   chat/research.js  Deep Research plans: edit, start
 import { initActions } from "./chat/actions.js";
 import { initComposer, onError } from "./chat/composer.js";
 import { afterChange, messages, onConversation, prompt, scrollToBottom, state } from "./chat/page.js";
+import { initResearch } from "./chat/research.js";
 import { initSettings } from "./chat/settings.js";
 import { connect, send } from "./chat/socket.js";
 import { applyDelta, applyStatus, applyStep, applyTurn, resubscribe, start } from "./chat/turns.js";
@@ -38,6 +40,7 @@ function handle(frame) {
 initComposer();
 initActions();
 initSettings();
+initResearch();
 start();
 // The server remembered the branch picked with ?turn=; a later reload must not pick it again.
 if (location.search.includes("turn=")) history.replaceState(null, "", location.pathname);
