@@ -22,11 +22,20 @@ class WebhookDelivery(models.Model):
 
 
 class AgentTrigger(models.Model):
-    """The API trigger that runs a schedule of an agent conversation, and the executions
-    whose results already landed in the conversation."""
+    """The API trigger that runs a schedule of an agent conversation."""
 
     schedule = models.OneToOneField(
         "chatapp.Schedule", on_delete=models.CASCADE, related_name="agent_trigger"
     )
     trigger_id = models.CharField(max_length=200)
-    landed = models.JSONField(default=list)  # execution ids, newest last
+
+
+class TriggerRun(models.Model):
+    """One execution of a trigger whose result landed in the conversation: the unique id
+    makes every worker land it once."""
+
+    execution_id = models.CharField(max_length=200, unique=True)
+    schedule = models.ForeignKey("chatapp.Schedule", on_delete=models.CASCADE, related_name="+")
+    turn = models.ForeignKey(
+        "chatapp.Turn", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
