@@ -36,3 +36,12 @@ async def wait_background(api: Any, interaction_id: str, wake: asyncio.Event) ->
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), interval)
         interval = min(interval * 1.5, ceiling)
+
+
+async def recovered(api: Any, turn: Any, wake: asyncio.Event) -> Interaction:
+    """A recovered turn's interaction when its stream cannot be re-attached: a background
+    one is waited for to its end; any other is taken as it is now."""
+    if turn.conversation.background:
+        return await wait_background(api, turn.interaction_id, wake)
+    interaction: Interaction = await api.get(turn.interaction_id)
+    return interaction

@@ -30,7 +30,7 @@ from interactions_client import (
 
 from . import delivery, frames, metrics, remote_files, tracing, turn_hooks, turns, upstream, workers
 from .agent_env import learn_environment
-from .background import wait_background
+from .background import recovered, wait_background
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import continuation_request
@@ -252,7 +252,7 @@ class Generation:
             )
         except InteractionsError:
             try:
-                interaction = await api.get(turn.interaction_id)
+                interaction = await recovered(api, turn, self.wake)
             except NotFoundError:
                 # The upstream no longer knows it (e.g. the built-in simulator died too).
                 raise Unrecoverable from None

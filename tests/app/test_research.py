@@ -5,14 +5,18 @@ upstream."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from chatapp import recovery, workers
 from chatapp import upstream as upstream_clients
-from chatapp import workers
 from chatapp.models import Conversation, ResearchStart, Turn
 from chatapp.research import is_plan
+from interactions_client import APIConnectionError
+from interactions_client._interactions import AsyncInteractions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AGENT = "deep-research-preview-04-2026"
@@ -111,9 +115,10 @@ async def test_stop_cancels_the_research_upstream_and_keeps_what_arrived(
 ) -> None:
     conversation = await research_conversation(alice)
     sock = await connect(alice)
-    plan_id = await say(sock, conversation, None, "[[sim:slow]] History of the bicycle")
+    plan_id = await say(sock, conversation, None, "History of the bicycle")
     await finish(plan_id)
-    start_id = await say(sock, conversation, plan_id, "Start the research.", start_research=True)
+    slow_start = "[[sim:slow]] Start the research."
+    start_id = await say(sock, conversation, plan_id, slow_start, start_research=True)
     turn = await Turn.objects.aget(pk=start_id)
     for _ in range(100):
         turn = await Turn.objects.aget(pk=start_id)
@@ -130,3 +135,40 @@ async def test_stop_cancels_the_research_upstream_and_keeps_what_arrived(
     ]
     client = upstream_clients.client(start_id)
     assert (await client.interactions.get(turn.interaction_id)).status == "cancelled"
+
+
+async def test_a_research_left_by_a_dead_worker_is_recovered_and_its_report_lands(
+    alice: Any, upstream: Any, connect: Any, monkeypatch: Any
+) -> None:
+    conversation = await research_conversation(alice)
+    sock = await connect(alice)
+    plan_id = await say(sock, conversation, None, "Tides and the moon")
+    await finish(plan_id)
+    slow_start = "[[sim:slow]] Start the research."  # slow: it is still running when killed
+    start_id = await say(sock, conversation, plan_id, slow_start, start_research=True)
+    await sock.close()
+    for _ in range(200):
+        if (await Turn.objects.aget(pk=start_id)).interaction_id:
+            break
+        await asyncio.sleep(0.05)
+    # The worker dies: its generation ends without a word, its heartbeat goes stale.
+    generation: Any = workers.running(start_id)
+    generation.taken_over = True
+    generation.task.cancel()
+    await asyncio.gather(generation.task, return_exceptions=True)
+    stale = timezone.now() - timedelta(minutes=5)
+    await Turn.objects.filter(pk=start_id).aupdate(worker="dead-worker", heartbeat=stale)
+    # And the upstream stream cannot be re-attached: the survivor polls until the end.
+    original = AsyncInteractions.get
+
+    async def get(self: Any, id: str, **kwargs: Any) -> Any:
+        if kwargs.get("stream"):
+            raise APIConnectionError("no stream after the restart")
+        return await original(self, id, **kwargs)
+
+    monkeypatch.setattr(AsyncInteractions, "get", get)
+    assert await recovery.recover_orphans() == [start_id]
+    report = await finish(start_id, timeout=30)
+    assert report.status == "completed" and not is_plan(report)
+    assert any(s["type"] == "google_search_call" for s in report.steps)
+    assert (await Conversation.objects.aget(pk=conversation.pk)).unseen
