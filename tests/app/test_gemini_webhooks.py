@@ -159,10 +159,15 @@ async def test_deliveries_racing_a_poll_complete_the_turn_once(
     assert len([f for f in sock.frames if f["type"] == "notify"]) == 1
 
 
-def test_the_shared_stores_refuse_an_id_seen_before(settings: Any) -> None:
+def test_the_database_store_refuses_an_id_seen_before() -> None:
     until = time.time() + 60
     database = DatabaseSeen()
     assert database.remember("id-1", until) and not database.remember("id-1", until)
+
+
+@pytest.mark.deploy
+def test_the_redis_store_refuses_an_id_seen_before() -> None:
+    until = time.time() + 60
     redis_store = RedisSeen("redis://127.0.0.1:6379/15")
     key = f"id-{time.time()}"
     try:
