@@ -21,6 +21,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from interactions_client import InteractionsError, NotFoundError
 from interactions_client.types.automation import TriggerExecution
@@ -114,7 +115,7 @@ async def _sync(schedule_pk: int) -> None:
     except InteractionsError as exc:
         log.warning("schedule %s: trigger not set up: %r", schedule_pk, exc)
         await Schedule.objects.filter(pk=schedule_pk).aupdate(
-            paused=True, last_error=f"The API refused the trigger: {exc}"[:500]
+            paused=True, last_error=(gettext("The API refused the trigger: %s") % exc)[:500]
         )
 
 
@@ -172,7 +173,8 @@ async def _land(link: AgentTrigger, execution: TriggerExecution) -> Turn | None:
             api = upstream.client(schedule.pk).interactions
             interaction = await api.get(execution.interaction_id)
         except InteractionsError as exc:
-            execution.status, execution.error = "failed", f"The result was not found: {exc}"
+            execution.status = "failed"
+            execution.error = gettext("The result of the run was not found: %s") % exc
     turn = await sync_to_async(_turn_of)(schedule, execution, interaction)
     await TriggerRun.objects.filter(execution_id=str(execution.id)).aupdate(turn=turn)
     await _after(schedule, link, turn)
@@ -202,7 +204,7 @@ def _turn_of(schedule: Schedule, execution: TriggerExecution, interaction: Any) 
     completed = execution.status == "completed" and interaction is not None
     error = None
     if not completed:
-        reason = execution.error or f"The scheduled run ended {execution.status}."
+        reason = execution.error or gettext("The scheduled run ended: %s.") % execution.status
         error = {"message": str(reason), "code": str(execution.status)}
     turn: Turn = Turn.objects.create(
         conversation=conversation,

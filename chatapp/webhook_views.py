@@ -11,6 +11,7 @@ import logging
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 @require_POST
 async def gemini_webhook(request: HttpRequest) -> HttpResponse:
     if not settings.GEMINI_WEBHOOK_SECRET:
-        return JsonResponse({"error": "Webhooks are not configured here."}, status=404)
+        return JsonResponse({"error": gettext("Webhooks are not configured here.")}, status=404)
     body, headers = request.body, dict(request.headers)
     try:
         event = await sync_to_async(gemini_webhooks.verify)(body, headers)
@@ -38,7 +39,7 @@ async def gemini_webhook(request: HttpRequest) -> HttpResponse:
             request=request,
             reason=str(exc)[:200],
         )
-        return JsonResponse({"error": "The delivery did not verify."}, status=400)
+        return JsonResponse({"error": gettext("The delivery did not verify.")}, status=400)
     outcome = await gemini_webhooks.deliver(event)
     log.info("webhook %s (%s): %s", event.webhook_id, event.type, outcome)
     return HttpResponse(status=204)
