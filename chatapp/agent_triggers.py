@@ -240,6 +240,9 @@ async def _after(schedule: Schedule, link: AgentTrigger, turn: Turn) -> None:
     if schedule.kind == Schedule.Kind.ONCE:
         await Schedule.objects.filter(pk=schedule.pk).aupdate(next_run=None)
         await _remove(schedule.pk)
+    else:  # what the schedules page shows; the API keeps the real clock
+        following = schedules.next_run(schedule, timezone.now())
+        await Schedule.objects.filter(pk=schedule.pk).aupdate(next_run=following)
     conversation = await Conversation.objects.aget(pk=schedule.conversation_id)
     siblings = await sync_to_async(turns.siblings)(turn)
     delivery.publish(frames.turn_frame(turn, siblings, 1, flags="final"))

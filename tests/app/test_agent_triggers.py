@@ -72,6 +72,7 @@ def test_the_page_creates_pauses_resumes_and_deletes_the_trigger(alice: Any, ups
     assert trigger.schedule == "15 8 * * *" and trigger.time_zone == "Europe/Rome"
     assert trigger.interaction and trigger.interaction["agent"] == AGENT
     assert trigger.interaction["input"] == "Tidy the repo" and trigger.status == "active"
+    assert "Gemini trigger" in page.get("/schedules/").content.decode()
 
     assert page.post(f"/schedules/{schedule.pk}/pause").status_code == 302
     assert api(upstream).triggers.get(link.trigger_id).status == "paused"

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from django.test import AsyncClient
 
+from chatapp import gemini_webhooks, workers
 from chatapp import upstream as upstream_clients
-from chatapp import workers
 from chatapp.gemini_webhooks import DatabaseSeen, RedisSeen
 from chatapp.models import AuditEvent, Conversation, Turn, WebhookDelivery
 from interactions_client import APIConnectionError
 from interactions_client._interactions import AsyncInteractions
 from interactions_client._webhook_signature import signature
+from interactions_client.types.automation import WebhookEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
@@ -180,3 +181,28 @@ def test_the_redis_store_refuses_an_id_seen_before() -> None:
 async def test_unconfigured_webhooks_are_not_served(settings: Any) -> None:
     settings.GEMINI_WEBHOOK_SECRET = []
     assert await post(*delivery("interaction.completed", "v1_x", "m")) == 404
+
+
+async def test_a_turn_running_on_another_worker_is_woken_there(
+    alice: Any, monkeypatch: Any
+) -> None:
+    conversation = await Conversation.objects.acreate(owner=alice, model="m", background=True)
+    turn = await Turn.objects.acreate(
+        conversation=conversation,
+        model="m",
+        interaction_id="v1_elsewhere",
+        status=Turn.Status.IN_PROGRESS,
+        worker="specific.relay.other!abc",
+    )
+    asked: list[tuple[int, dict[str, Any]]] = []
+
+    async def ask(target: Turn, message: dict[str, Any]) -> bool:
+        asked.append((target.pk, message))
+        return True
+
+    monkeypatch.setattr(workers, "ask", ask)
+    event = WebhookEvent(type="interaction.completed", data={"id": "v1_elsewhere"})
+    assert await gemini_webhooks.deliver(event) == "woken"
+    assert asked == [(turn.pk, {"type": "relay.wake"})]
+    event = WebhookEvent(type="interaction.completed", data={"id": "v1_unknown"})
+    assert await gemini_webhooks.deliver(event) == "no active turn"
