@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -139,6 +141,36 @@ async def _remove(schedule_pk: int) -> None:
     with contextlib.suppress(NotFoundError):
         await upstream.client(schedule_pk).triggers.delete(linked.trigger_id)
     await AgentTrigger.objects.filter(pk=linked.pk).adelete()
+
+
+@receiver(post_delete, sender=AgentTrigger)
+def _forget_trigger(sender: Any, instance: AgentTrigger, **kwargs: Any) -> None:
+    """A deleted conversation or schedule takes its API trigger along, once committed."""
+    trigger_id, key = instance.trigger_id, instance.schedule_id
+    transaction.on_commit(lambda: _run_delete(trigger_id, key))
+
+
+async def _delete_upstream(trigger_id: str, key: int) -> None:
+    try:
+        await upstream.client(key).triggers.delete(trigger_id)
+    except NotFoundError:
+        pass  # already gone (`_remove` deleted it first)
+    except InteractionsError as exc:
+        log.warning("trigger %s not deleted upstream: %r", trigger_id, exc)
+
+
+def _run_delete(trigger_id: str, key: int) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(_delete_upstream)(trigger_id, key)  # a sync view or command: wait
+    else:  # deleted from async code: do not block its loop
+        task = loop.create_task(_delete_upstream(trigger_id, key))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+
+
+_pending: set[asyncio.Task[None]] = set()
 
 
 # --- landing the results ---

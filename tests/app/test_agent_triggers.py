@@ -90,6 +90,12 @@ def test_the_page_creates_pauses_resumes_and_deletes_the_trigger(alice: Any, ups
     assert page.post(f"/schedules/{schedule.pk}/delete").status_code == 302
     assert list(api(upstream).triggers.iter()) == [] and not AgentTrigger.objects.exists()
 
+    # A deleted conversation takes its schedules' triggers along.
+    assert page.post("/schedules/", schedule_form(conversation, "Again")).status_code == 302
+    assert len(list(api(upstream).triggers.iter())) == 1
+    conversation.delete()
+    assert list(api(upstream).triggers.iter()) == []
+
 
 async def test_a_fired_run_lands_once_as_an_answer_and_a_failure_with_its_reason(
     alice: Any, upstream: Any, connect: Any
