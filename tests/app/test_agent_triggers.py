@@ -150,3 +150,22 @@ def test_a_models_schedule_keeps_the_apps_scheduler(alice: Any, upstream: Any) -
     assert page.post("/schedules/", schedule_form(conversation, "News")).status_code == 302
     assert not AgentTrigger.objects.exists()
     assert list(api(upstream).triggers.iter()) == []
+
+
+def test_a_scheduled_deep_research_runs_without_waiting_for_a_plan(
+    alice: Any, upstream: Any
+) -> None:
+    conversation = Conversation.objects.create(
+        owner=alice, title="Weekly", model="deep-research-preview-04-2026"
+    )
+    page = page_of(alice)
+    assert (
+        page.post("/schedules/", schedule_form(conversation, "EU energy news")).status_code == 302
+    )
+    trigger = api(upstream).triggers.get(AgentTrigger.objects.get().trigger_id)
+    assert trigger.interaction is not None and "environment" not in trigger.interaction
+    assert trigger.interaction["agent_config"] == {
+        "type": "deep-research",
+        "thinking_summaries": "auto",
+        "collaborative_planning": False,
+    }
