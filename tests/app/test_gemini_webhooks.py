@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
+import re
 import time
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import AsyncClient
 
 from chatapp import gemini_webhooks, workers
@@ -18,6 +21,7 @@ from chatapp import upstream as upstream_clients
 from chatapp.gemini_webhooks import DatabaseSeen, RedisSeen
 from chatapp.models import AuditEvent, Conversation, Turn, WebhookDelivery
 from interactions_client import APIConnectionError
+from interactions_client import Client as ApiClient
 from interactions_client._interactions import AsyncInteractions
 from interactions_client._webhook_signature import signature
 from interactions_client.types.automation import WebhookEvent
@@ -206,3 +210,13 @@ async def test_a_turn_running_on_another_worker_is_woken_there(
     assert asked == [(turn.pk, {"type": "relay.wake"})]
     event = WebhookEvent(type="interaction.completed", data={"id": "v1_unknown"})
     assert await gemini_webhooks.deliver(event) == "no active turn"
+
+
+def test_the_command_registers_the_webhook_and_prints_its_secret(upstream: Any) -> None:
+    out = io.StringIO()
+    call_command("gemini_webhook", "https://chat.example.com/hooks/gemini/", stdout=out)
+    assert re.fullmatch(r"GEMINI_WEBHOOK_SECRET=whsec_\S+\n", out.getvalue())
+    client = ApiClient(api_key="test-key", base_url=upstream.base_url)
+    [hook] = list(client.webhooks.iter())
+    assert hook.uri == "https://chat.example.com/hooks/gemini/"
+    assert "interaction.completed" in hook.subscribed_events
