@@ -72,10 +72,16 @@ def test_plan_edit_start_and_the_report_after_the_tab_was_closed(
     shoot(page, "research-progress")
     url = page.url
 
-    # Every tab closed: the server goes on; the report is there when the tab comes back.
+    # Every tab closed: the server goes on. Another page hears of the report when it lands
+    # (the unseen dot), and the report is there when the conversation opens again.
+    conversation = re.search(r"/c/(\d+)/", url)
+    assert conversation, url
     page.close()
     again = context.new_page()
     again.set_viewport_size(DESKTOP)
+    again.goto("/")
+    item = again.locator(f'#conv-list [data-conversation="{conversation.group(1)}"]')
+    expect(item).to_have_class(re.compile(r"\bhas-news\b"), timeout=REPORT_TIMEOUT_MS)
     again.goto(url)
     report = turns(again).nth(2)
     wait_status(report, "completed", timeout=REPORT_TIMEOUT_MS)
