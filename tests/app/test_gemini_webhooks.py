@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from django.core.management import call_command
 from django.test import AsyncClient
 
@@ -220,3 +221,14 @@ def test_the_command_registers_the_webhook_and_prints_its_secret(upstream: Any) 
     [hook] = list(client.webhooks.iter())
     assert hook.uri == "https://chat.example.com/hooks/gemini/"
     assert "interaction.completed" in hook.subscribed_events
+
+
+async def test_the_worker_running_the_turn_wakes_it_when_asked(
+    alice: Any, upstream: Any, connect: Any, webhooks: Any
+) -> None:
+    sock = await connect(alice)
+    turn = await waiting_turn(alice, sock)
+    # What another worker's webhook endpoint sends to this one (chatapp.workers.ask).
+    await get_channel_layer().send(await workers.channel(), {"type": "relay.wake", "turn": turn.pk})
+    final = await sock.until_final(turn.pk, timeout=10)  # long before the 300 s safety poll
+    assert final["turn"]["status"] == "completed"
