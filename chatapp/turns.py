@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import limits, usage
 from .branches import Tree
+from .composer import new_chat_settings
 from .db_retry import with_retries
 from .history import build_request
 from .media import Expander
@@ -91,7 +92,7 @@ def send(user: Any, frame: Send, worker: str) -> Started:
         created = renamed = False
         if frame.conversation is None:
             conversation = Conversation.objects.create(
-                owner=user, title=title_from(text or "Attachment"), model=settings.DEFAULT_MODEL
+                owner=user, title=title_from(text or "Attachment"), **new_chat_settings(user)
             )
             created = True
         else:

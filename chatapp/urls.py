@@ -10,6 +10,7 @@ from . import (
     export_views,
     file_views,
     knowledge_views,
+    language_views,
     metrics,
     schedule_views,
     share_views,
@@ -59,6 +60,7 @@ urlpatterns = [
     path("schedules/", schedule_views.schedules_page, name="schedules"),
     path("hooks/gemini/", webhook_views.gemini_webhook, name="gemini_webhook"),
     path("usage/", usage_views.my_usage, name="my_usage"),
+    path("language", language_views.choose_language, name="choose_language"),
     path(
         "schedules/<int:pk>/<str:action>",
         schedule_views.schedule_action,

@@ -18,9 +18,10 @@ from django.db import DatabaseError, connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from . import shutdown, titles
+from . import composer, shutdown, titles
 from .branches import Tree
 from .forms import SettingsForm
 from .knowledge import usable_or_404
@@ -93,12 +94,17 @@ def sidebar_page(request: HttpRequest) -> Any:
 
 
 def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
+    if conversation is None:
+        # A new chat starts with the model and chips its person used last.
+        conversation = Conversation(owner=request.user, **composer.new_chat_settings(request.user))
+    form = SettingsForm(instance=conversation)
     return {
-        "conversation": conversation,
+        "conversation": conversation if conversation.pk else None,
         "available_tools": available_tools(),
-        "settings_form": SettingsForm(instance=conversation or Conversation(owner=request.user)),
+        "settings_form": form,
         "sidebar": sidebar_page(request),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
+        **composer.context(form, conversation.model),
     }
 
 
@@ -143,6 +149,7 @@ def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return form_error_response(form)
     form.save()
+    composer.remember(request.user, conversation)
     return JsonResponse({"ok": True})
 
 
@@ -153,9 +160,9 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
     if action == "rename":
         title = request.POST.get("title", "").strip()[:200]
         if not title:
-            return error_response("A title cannot be empty.", key="title")
+            return error_response(gettext("A title cannot be empty."), key="title")
         if "\x00" in title:  # PostgreSQL refuses NUL characters in text
-            return error_response("A title cannot contain NUL characters.", key="title")
+            return error_response(gettext("A title cannot contain NUL characters."), key="title")
         conversation.title = title
     elif action in ("pin", "unpin"):
         conversation.pinned = action == "pin"
@@ -167,7 +174,7 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
     elif action == "retitle":
         return _retitle(request, conversation)
     else:
-        return error_response("Unknown action.", 404, key="action")
+        return error_response(gettext("Unknown action."), 404, key="action")
     conversation.save(update_fields=["title", "pinned", "archived"])
     if wants_json(request):
         return JsonResponse({"ok": True, "title": conversation.title})
@@ -178,7 +185,7 @@ def _retitle(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     """A new title from the title model, written from the conversation's first exchange."""
     first = conversation.turns.filter(parent__isnull=True).order_by("pk").first()
     if first is None or not settings.CHAT_TITLE_MODEL:
-        return error_response("There is nothing to write a title from yet.", key="title")
+        return error_response(gettext("There is nothing to write a title from yet."), key="title")
     written = async_to_sync(titles.retitle)(
         conversation, first.user_text, first.answer_text, replacing=conversation.title
     )
@@ -196,6 +203,7 @@ def new_conversation(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return form_error_response(form)
     conversation = form.save()
+    composer.remember(request.user, conversation)
     return JsonResponse({"id": conversation.pk, "url": conversation.get_absolute_url()})
 
 
