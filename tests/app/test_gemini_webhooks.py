@@ -224,8 +224,11 @@ def test_the_command_registers_the_webhook_and_prints_its_secret(upstream: Any) 
 
 
 async def test_the_worker_running_the_turn_wakes_it_when_asked(
-    alice: Any, upstream: Any, connect: Any, webhooks: Any
+    alice: Any, upstream: Any, connect: Any, webhooks: Any, monkeypatch: Any
 ) -> None:
+    # This worker's channel and its listener, opened in this test's event loop.
+    monkeypatch.setattr(workers, "_channel", None)
+    monkeypatch.setattr(workers, "_opening", None)
     sock = await connect(alice)
     turn = await waiting_turn(alice, sock)
     # What another worker's webhook endpoint sends to this one (chatapp.workers.ask).
