@@ -156,6 +156,7 @@ async def test_a_research_left_by_a_dead_worker_is_recovered_and_its_report_land
     generation.taken_over = True
     generation.task.cancel()
     await asyncio.gather(generation.task, return_exceptions=True)
+    await generation.writes.done()  # its last writes landed before it "died"
     stale = timezone.now() - timedelta(minutes=5)
     await Turn.objects.filter(pk=start_id).aupdate(worker="dead-worker", heartbeat=stale)
     # And the upstream stream cannot be re-attached: the survivor polls until the end.
