@@ -31,13 +31,9 @@ def test_plan_edit_start_and_the_report_after_the_tab_was_closed(
 ) -> None:
     page.set_viewport_size(DESKTOP)
     page.goto("/")
-    if page.locator("#settings").is_hidden():
-        page.click("#settings-btn")
-    page.select_option("#set-model", "deep-research-preview-04-2026")
-    page.get_by_role("button", name="Save settings").click()
-    expect(page.locator("#settings-status")).not_to_be_empty()
-    if page.locator("#settings").is_visible():
-        page.click("#settings-btn")
+    page.locator("#model-btn").click()  # the model picker beside the message box
+    page.get_by_role("option", name=re.compile("Deep Research")).click()
+    expect(page.locator("#model-btn")).to_contain_text("Deep Research")
 
     plan = send_message(page, "How do heat pumps cope with cold winters?")
     wait_status(plan, "completed")
@@ -90,5 +86,6 @@ def test_plan_edit_start_and_the_report_after_the_tab_was_closed(
     assert citations.first.get_attribute("href", timeout=1000).startswith("https://")
     expect(report.locator(".plan-card")).to_have_count(0)
     expect(report.get_by_role("button", name="Start research")).to_have_count(0)
-    report.locator("sup.cite").first.scroll_into_view_if_needed()
+    again.wait_for_timeout(500)  # the last frames of the turn settle
+    again.locator("#messages sup.cite").first.evaluate("el => el.scrollIntoView({block: 'center'})")
     shoot(again, "research-report")
