@@ -219,5 +219,11 @@ class Attachment(models.Model):
 
 
 # Defined apart; they refer to the models above by name.
+from .research_models import (  # noqa: E402,F401
+    AgentTrigger,
+    ResearchStart,
+    TriggerRun,
+    WebhookDelivery,
+)
 from .schedule_models import Schedule  # noqa: E402,F401
 from .share_models import ShareLink, share_content_path  # noqa: E402,F401

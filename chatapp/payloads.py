@@ -14,6 +14,7 @@ from .answer_meter import meter
 from .file_refs import OWNER, FileUrls
 from .models import Conversation, Turn
 from .rendering import render_steps
+from .research import is_plan
 
 
 def user_parts(turn: Turn, file_url: FileUrls = OWNER) -> list[dict[str, Any]]:
@@ -165,6 +166,7 @@ def turn_payload(
         "created": turn.created.isoformat(),
     }
     payload["structured"] = turn.structured
+    payload["research_plan"] = is_plan(turn)
     payload["json_html"] = structured_html(turn) if turn.structured is not None else ""
     payload["html"] = render_turn(payload)
     return payload

@@ -30,6 +30,7 @@ from interactions_client import (
 
 from . import delivery, frames, metrics, remote_files, tracing, turn_hooks, turns, upstream, workers
 from .agent_env import learn_environment
+from .background import recovered, wait_background
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import continuation_request
@@ -82,6 +83,7 @@ class Generation:
         self.first_delta_at: float | None = None
         self.writes = turns.Writes(turn.pk)
         self.taken_over = False  # set by `workers` when another worker took the turn
+        self.wake = asyncio.Event()  # set when a webhook says the background interaction ended
 
     # --- frames ---
 
@@ -209,9 +211,7 @@ class Generation:
                 return
         except InteractionsError as exc:
             log.info("turn %s: background stream unavailable (%r), polling", self.turn_id, exc)
-        finished = await api.wait(
-            started.id, poll_interval=settings.BACKGROUND_POLL_SECONDS, max_interval=15.0
-        )
+        finished = await wait_background(api, started.id, self.wake)
         self.acc.feed_interaction(finished)
         for index in range(self.acc.round_start, len(self.acc.steps)):
             self._publish_step(index)
@@ -254,7 +254,7 @@ class Generation:
             )
         except InteractionsError:
             try:
-                interaction = await api.get(turn.interaction_id)
+                interaction = await recovered(api, turn, self.wake)
             except NotFoundError:
                 # The upstream no longer knows it (e.g. the built-in simulator died too).
                 raise Unrecoverable from None
