@@ -42,9 +42,7 @@ def step_events(index: int, step: JSON) -> list[JSON]:
             if not pieces:
                 deltas.append({"type": "thought_summary", "content": item})
                 continue
-            deltas += [
-                {"type": "thought_summary", "content": {**item, "text": t}} for t in pieces
-            ]
+            deltas += [{"type": "thought_summary", "content": {**item, "text": t}} for t in pieces]
         if "signature" in step:
             deltas.append({"type": "thought_signature", "signature": step["signature"]})
     elif kind == "model_output":
