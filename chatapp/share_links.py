@@ -45,6 +45,7 @@ _FROZEN = (
     "usage",
     "error",
     "structured",
+    "thinking_ms",
 )
 
 
