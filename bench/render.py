@@ -141,6 +141,13 @@ def long_task_causes(events: list[dict[str, Any]], limit: int = 5) -> list[str]:
     return lines
 
 
+def where_time_goes(events: list[dict[str, Any]]) -> str:
+    """The main thread's CPU time by the kind of work Chromium's tools name (ms in total)."""
+    kinds = ("FunctionCall", "UpdateLayoutTree", "Layout", "PrePaint", "Paint", "Commit")
+    totals = {k: sum(cpu_ms(e) for e in events if e.get("name") == k) for k in kinds}
+    return ", ".join(f"{k} {ms:,.0f}" for k, ms in totals.items())
+
+
 def measure(
     page: Any, browser: Any, text: str, rate: int, per_delta: int, path: str
 ) -> dict[str, Any]:
@@ -154,8 +161,10 @@ def measure(
     trace = browser.stop_tracing()
     tasks = main_thread_tasks(trace)
     long_tasks = [t for t in tasks if t > LONG_TASK_MS]
-    for line in long_task_causes(main_thread_events(trace)):
+    events = main_thread_events(trace)
+    for line in long_task_causes(events):
         print(f"  {path} long task {line}")
+    print(f"  {path} main thread CPU by kind: {where_time_goes(events)}")
     return {
         "path": path,
         "seconds": seconds,
