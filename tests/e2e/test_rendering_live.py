@@ -60,7 +60,8 @@ def test_an_open_fence_waits_for_its_closing_fence(quick_page: Page) -> None:
               live.append(piece);
               live.render();
               const block = el.querySelector(".code-block");
-              states.push([block.hasAttribute("data-open"), block.querySelectorAll("pre span").length > 0]);
+              const spans = block.querySelectorAll("pre span").length;
+              states.push([block.hasAttribute("data-open"), spans > 0]);
             }
             el.remove();
             return states;
@@ -86,7 +87,9 @@ def test_a_diagram_is_drawn_live_before_the_step_ends(page: Page) -> None:
 
 
 def test_thought_summaries_arrive_in_pieces_and_the_time_survives_a_reload(
-    page: Page, context: BrowserContext, new_context: Callable[..., BrowserContext],
+    page: Page,
+    context: BrowserContext,
+    new_context: Callable[..., BrowserContext],
     chat_server: LiveServer,
 ) -> None:
     context.add_init_script(
@@ -101,7 +104,7 @@ def test_thought_summaries_arrive_in_pieces_and_the_time_survives_a_reload(
     wait_status(turn, "completed")
     pieces = sorted(page.evaluate("[...window.__summaries]"), key=len)
     assert len(pieces) >= 3, pieces  # the summary grew piece by piece
-    assert all(longer.startswith(shorter) for shorter, longer in zip(pieces, pieces[1:]))
+    assert all(b.startswith(a) for a, b in zip(pieces, pieces[1:], strict=False))
     label = answer(turn).locator("details.thinking > summary")
     expect(label).to_have_text(re.compile(r"^Thought for \d+ s$"))
     shown = label.inner_text()
@@ -152,9 +155,7 @@ def test_one_thinking_block_and_one_text_over_a_tool_round(
 def test_screenshots_of_a_streaming_answer(page: Page) -> None:
     rich = (
         "## Results by team\n\n| Team | Score | Trend |\n|:-----|------:|:-----:|\n"
-        "| Ada | 10 | up |\n| Alan | 9 | flat |\n| Grace | 12 | up |\n\n"
-        + CODE
-        + TAIL
+        "| Ada | 10 | up |\n| Alan | 9 | flat |\n| Grace | 12 | up |\n\n" + CODE + TAIL
     )
     for name, size in (("desktop", (1440, 900)), ("phone", (390, 844))):
         page.set_viewport_size({"width": size[0], "height": size[1]})
