@@ -22,7 +22,7 @@ DIAGRAM = "```mermaid\ngraph TD\n  A[Start] --> B[End]\n```\n"
 
 
 def test_code_is_highlighted_once_its_fence_closes_and_the_final_html_matches(
-    page: Page,
+    page: Page, new_context: Callable[..., BrowserContext], chat_server: LiveServer
 ) -> None:
     page.goto("/")
     turn = send_message(page, ECHO + "Intro.\n\n" + CODE + TAIL)
@@ -43,6 +43,15 @@ def test_code_is_highlighted_once_its_fence_closes_and_the_final_html_matches(
     page.reload()
     reloaded = answer(page.locator("#messages > .turn").first).locator(".code-block")
     assert reloaded.locator("pre").inner_html() == live_html
+
+    # A share page loads the same highlighter (a static script, allowed by its CSP).
+    page.click("#share-btn")
+    page.click("#share-create")
+    stranger = new_context(chat_server.url).new_page()
+    stranger.goto(page.locator(".share-url").first.input_value())
+    shared = stranger.locator("#messages .code-block")
+    expect(shared.locator("span.hljs-keyword").first).to_have_text("def")
+    assert shared.locator("pre").inner_html() == live_html
 
 
 def test_an_open_fence_waits_for_its_closing_fence(quick_page: Page) -> None:
