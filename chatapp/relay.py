@@ -39,6 +39,7 @@ from .logs import log_generation
 from .media import save_generated
 from .models import Conversation, Turn
 from .rendering import plain_text
+from .thinking_time import ThinkingClock
 from .turns import Started
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Generation:
         self.writes = turns.Writes(turn.pk)
         self.taken_over = False  # set by `workers` when another worker took the turn
         self.wake = asyncio.Event()  # set when a webhook says the background interaction ended
+        self.thinking = ThinkingClock((turn.thinking_ms or 0) if resume else 0)
 
     # --- frames ---
 
@@ -267,7 +269,7 @@ class Generation:
 
     async def _consume(self, stream: Any) -> None:
         async with stream:
-            async for event in stream:
+            async for event in self.thinking.watch(stream):
                 self._on_event(event)
                 if event.event_type == "step.stop" and event.index is not None:
                     await self._on_step_stop(self.acc.position(event.index))
@@ -279,15 +281,9 @@ class Generation:
         elif kind == "step.start" and event.index is not None:
             self.open_steps.add(self.acc.position(event.index))
         elif kind == "step.delta" and event.index is not None and event.delta is not None:
-            delta = event.delta
-            kind = getattr(delta, "type", None)
-            if kind == "text":
-                text = getattr(delta, "text", None)
-            elif kind == "thought_summary":
-                content = getattr(delta, "content", None)
-                text = getattr(content, "text", None)
-            else:
-                return
+            kind = getattr(event.delta, "type", "")
+            item = event.delta if kind == "text" else getattr(event.delta, "content", None)
+            text = getattr(item, "text", None) if kind in ("text", "thought_summary") else None
             if text:
                 self._on_text(self.acc.position(event.index), kind, text)
 
@@ -343,6 +339,7 @@ class Generation:
             "answer_text": plain_text(steps),
             "usage": snapshot.get("usage"),
             "error": error_info,
+            "thinking_ms": self.thinking.ms or None,
             "last_event_id": self.acc.last_event_id or "",
             "finished": timezone.now(),
             "heartbeat": None,
