@@ -6,10 +6,12 @@ Client → server frames (JSON objects, each with a `type`):
         Follow a conversation. The server answers with a `turn` frame for every active turn
         (the turn so far plus its `seq`), then forwards live frames.
     {"type": "send", "conversation": 12 | null, "parent": 34 | null, "text": "...",
-     "attachments": ["<upload id>", ...], "media_urls": ["https://.../a.mp3"], "client_id": "..."}
+     "attachments": ["<upload id>", ...], "media_urls": ["https://.../a.mp3"], "client_id": "...",
+     "folder": 3 | null}
         A new message after `parent` (null: first message). With conversation null a
-        conversation is created first (`conversation` frame). Attachments are ids returned
-        by POST /upload (the sender's own, not yet sent); media URLs go upstream as given.
+        conversation is created first (`conversation` frame), in `folder` with its settings.
+        Attachments are ids returned by POST /upload (the sender's own, not yet sent); media
+        URLs go upstream as given.
     {"type": "edit", "turn": 35, "text": "..."}      a sibling of turn 35 with new text
     {"type": "regenerate", "turn": 35}               a sibling of turn 35 with the same text
     {"type": "retry", "turn": 35}                    run failed/stopped turn 35 again in place
@@ -64,6 +66,7 @@ class Send(_Frame):
     attachments: AttachmentIds = []
     media_urls: MediaUrls = []
     client_id: Annotated[str, Field(max_length=64)] = ""
+    folder: Id | None = None
 
 
 class Edit(_Frame):

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import limits, usage
+from . import folders, limits, titles, usage
 from .branches import Tree
 from .db_retry import with_retries
 from .history import build_request
@@ -89,9 +89,12 @@ def send(user: Any, frame: Send, worker: str) -> Started:
     with transaction.atomic():
         created = renamed = False
         if frame.conversation is None:
-            conversation = Conversation.objects.create(
+            conversation = Conversation(
                 owner=user, title=title_from(text or "Attachment"), model=settings.DEFAULT_MODEL
             )
+            if (folder := folders.owned_folder(user, frame.folder)) is not None:
+                folders.apply_defaults(conversation, folder)
+            conversation.save()
             created = True
         else:
             conversation = owned_conversation(user, frame.conversation)
@@ -238,7 +241,12 @@ def _sibling(user: Any, turn_id: int, worker: str, *, text: str | None) -> Start
             user_input, user_text = [{"type": "text", "text": text}, *files], text
         conversation = original.conversation
         turn = _new_turn(conversation, original.parent_id, worker, user_input, user_text)
-        return _prepare(turn, conversation)
+        # An edited first message names the conversation, as the first message did.
+        renamed = text is not None and original.parent_id is None
+        renamed = renamed and titles.follow_edit(conversation, text or "")
+        started = _prepare(turn, conversation)
+    started.renamed = renamed
+    return started
 
 
 def _new_turn(

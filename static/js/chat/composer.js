@@ -24,6 +24,7 @@ async function submit() {
     type: "send",
     conversation: state.conversationId,
     parent: last ? Number(last.dataset.turn) : null,
+    folder: state.conversationId ? null : state.folderId,
     text,
     attachments: files,
     media_urls: mediaUrls,

@@ -1,0 +1,18 @@
+// The theme control: applied at once on <html> (the server renders it there on every page,
+// so reloads have no flash) and remembered in the person's preferences.
+import { postForm } from "./http.js";
+
+const form = document.getElementById("theme-form");
+const select = document.getElementById("theme-select");
+
+select?.addEventListener("change", async () => {
+  const theme = select.value;
+  document.documentElement.dataset.theme = theme;
+  document.querySelector('meta[name="color-scheme"]')?.setAttribute("content", theme === "system" ? "light dark" : theme);
+  try {
+    await postForm(form.action, { theme });
+  } catch {
+    select.setCustomValidity(gettext("The theme could not be saved."));
+    select.reportValidity();
+  }
+});
