@@ -63,6 +63,7 @@ class FolderForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Folder
         fields = ("name", "model", "system_instruction", *Conversation.GROUNDING, "tools")
+        error_messages = {"name": {"required": gettext_lazy("A folder needs a name.")}}
         labels = {
             "name": gettext_lazy("Name"),
             "system_instruction": gettext_lazy("System instruction"),
