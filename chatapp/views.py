@@ -80,10 +80,13 @@ def chat_context(
     new = Conversation(owner=request.user)
     if folder is not None:
         folders.apply_defaults(new, folder)
+    settings_form = SettingsForm(instance=conversation or new)
+    if conversation is None and folder is not None and folder.model:
+        settings_form.initial["model"] = folder.model  # not the deployment's default
     return {
         "conversation": conversation,
         "available_tools": available_tools(),
-        "settings_form": SettingsForm(instance=conversation or new),
+        "settings_form": settings_form,
         "sidebar": sidebar_page(request, folder),
         "folder_form": folders.FolderForm(),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
