@@ -58,3 +58,20 @@ export function openDialog(dialog, onSubmit, returnFocus = document.activeElemen
     if (first instanceof HTMLInputElement) first.select();
   });
 }
+
+/**
+ * Ask before an action that cannot be undone (the page's confirm dialog): `text` and, for
+ * other actions than deleting, a `title` and the `action` button's label. Resolves with
+ * what `onConfirm()` returned, or null when the person cancelled.
+ */
+export function askToConfirm(text, onConfirm = () => true, { title, action, opener } = {}) {
+  const dialog = document.getElementById("delete-dialog");
+  const heading = dialog.querySelector("h2");
+  const button = dialog.querySelector("[type=submit]");
+  heading.dataset.default ??= heading.textContent;
+  button.dataset.default ??= button.textContent;
+  heading.textContent = title || heading.dataset.default;
+  button.textContent = action || button.dataset.default;
+  dialog.querySelector("[data-dialog-text]").textContent = text;
+  return openDialog(dialog, onConfirm, opener);
+}

@@ -1,11 +1,10 @@
 // What the ⋯ menus of the conversation list do: rename, move to a folder and delete through
 // in-page dialogs; pin, archive and a new title at once; folders created, edited, deleted.
-import { openDialog } from "./dialogs.js";
+import { askToConfirm, openDialog } from "./dialogs.js";
 import { pageUrl, postForm } from "./http.js";
 
 const renameDialog = document.getElementById("rename-dialog");
 const moveDialog = document.getElementById("move-dialog");
-const deleteDialog = document.getElementById("delete-dialog");
 const folderDialog = document.getElementById("folder-dialog");
 
 function currentConversation() {
@@ -17,8 +16,7 @@ function currentFolder() {
 }
 
 function confirmDelete(text, onConfirm, opener) {
-  deleteDialog.querySelector("[data-dialog-text]").textContent = text;
-  return openDialog(deleteDialog, onConfirm, opener);
+  return askToConfirm(text, onConfirm, { opener });
 }
 
 /** Run a conversation's menu `action`; true when the list should be loaded again. */

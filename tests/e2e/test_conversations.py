@@ -340,3 +340,28 @@ def test_the_theme_is_chosen_applied_and_remembered(own_page: Page) -> None:
     expect(page.locator("body")).to_have_css("background-color", "rgb(255, 255, 255)")
     page.get_by_label("Theme").select_option("system")
     expect(page.locator("body")).to_have_css("background-color", "rgb(15, 17, 21)")
+
+
+def test_revoking_a_share_link_asks_in_the_page(own_page: Page) -> None:
+    page = own_page
+    browser_dialogs: list[str] = []
+    page.on("dialog", lambda dialog: browser_dialogs.append(dialog.message))
+    page.goto("/")
+    turn = send_message(page, "A chat to share")
+    wait_status(turn, "completed")
+    page.get_by_role("button", name="Share").click()
+    share = page.get_by_role("dialog", name="Share a read-only link")
+    share.get_by_role("button", name="Create link").click()
+    links = share.locator(".share-url")
+    expect(links).to_have_count(1)
+    share.get_by_role("button", name="Revoke").click()
+    ask = page.get_by_role("dialog", name="Revoke the link?")
+    expect(ask).to_contain_text("It stops working for everyone")
+    page.keyboard.press("Escape")  # changed my mind
+    expect(ask).to_be_hidden()
+    expect(share).to_be_visible()
+    expect(share.locator("#share-status")).not_to_have_text("Link revoked.")
+    share.get_by_role("button", name="Revoke").click()
+    ask.get_by_role("button", name="Revoke").click()
+    expect(share.locator("#share-status")).to_have_text("Link revoked.")
+    assert browser_dialogs == []
