@@ -19,6 +19,8 @@ from tests.harness.accounts import sign_up
 from tests.harness.browser import screenshot, send_message, wait_status
 from tests.harness.servers import LiveServer
 
+from .test_accessibility import AXE, serious
+
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 EXPORT_FORMAT = "gemini-team-chat.conversation"
 HOSTILE = 'the <b>avocado</b> plan <img src=x onerror="window.__xss=1">'
@@ -36,6 +38,7 @@ def own_page(
     session = sign_up(quick_server, f"p{uuid.uuid4().hex[:10]}")
     context = new_context(quick_server.url, viewport={"width": width, "height": height})
     context.add_cookies([{"name": "sessionid", "value": session, "url": quick_server.url}])
+    context.add_init_script(path=str(AXE))
     page = context.new_page()
     page.size_name = request.param  # type: ignore[attr-defined]
     page.add_init_script("window.__xss = 0")
@@ -137,6 +140,7 @@ def test_date_groups_pinned_on_top_and_safe_snippets(own_page: Page) -> None:
     expect(groups.first).to_have_text("Pinned")
     expect(page.locator("#conv-list .conv-title").first).to_have_text("An old chat")
     shot(page, "date-groups")
+    assert serious(page) == [], "date groups"
 
     # A search shows where the text matched, highlighted, and as text only.
     page.fill("#conv-search", "avocado")
@@ -161,6 +165,7 @@ def test_folders_carry_defaults_to_new_chats(own_page: Page) -> None:
     dialog.get_by_label("System instruction").fill("Answer like a careful librarian.")
     dialog.get_by_label("Google Search").check()
     shot(page, "folder-dialog")
+    assert serious(page) == [], "the folder dialog"
     dialog.get_by_role("button", name="Save").click()
 
     # A new chat in the folder starts with its settings.
@@ -230,6 +235,7 @@ def test_dialogs_keep_the_keyboard_inside_and_escape_closes(own_page: Page) -> N
     page.keyboard.press("Shift+Tab")
     assert page.evaluate(inside)
     shot(page, "dialog")
+    assert serious(page) == [], "the rename dialog"
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(summary).to_be_focused()
@@ -331,9 +337,16 @@ def test_the_theme_is_chosen_applied_and_remembered(own_page: Page) -> None:
     expect(page.get_by_label("Theme")).to_have_value("dark")
     page.goto("/usage/")
     expect(page.locator("body")).to_have_css("background-color", "rgb(15, 17, 21)")
-    page.goto("/")
+    chat = import_chat(page, "A dark chat", datetime.now(UTC), HOSTILE)
+    page.goto(f"/c/{chat}/")
     show_list(page)
     shot(page, "dark")
+    assert serious(page) == [], "the dark theme"
+    open_menu(item(page, chat)).get_by_role("button", name="Rename…").click()
+    expect(page.get_by_role("dialog", name="Rename conversation")).to_be_visible()
+    shot(page, "dark-dialog")
+    assert serious(page) == [], "a dialog in the dark theme"
+    page.keyboard.press("Escape")
     # Light wins over a dark system; "System" follows it.
     page.emulate_media(color_scheme="dark")
     page.get_by_label("Theme").select_option("light")
