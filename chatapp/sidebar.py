@@ -9,13 +9,15 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from .branches import turn_id
 from .folder_models import Folder
 from .models import Conversation, Turn
 
@@ -80,16 +82,18 @@ def _snippets(ids: list[int], query: str) -> dict[int, SafeString]:
 
 
 def folder_or_404(request: HttpRequest, pk: Any) -> Folder:
-    from django.shortcuts import get_object_or_404
-
-    return get_object_or_404(Folder, pk=pk, owner=request.user)
+    """The person's folder `pk` (from a URL or a form); anything else is a 404."""
+    wanted = turn_id(pk)  # a plain number, or None ("²" and "1e3" are not ids)
+    if wanted is None:
+        raise Http404("No such folder.")
+    return get_object_or_404(Folder, pk=wanted, owner=request.user)
 
 
 def sidebar_page(request: HttpRequest, folder: Folder | None = None) -> dict[str, Any]:
     """One page of the owner's conversations filtered by `q`: inside `folder`, or those in no
     folder (a search looks everywhere). Each has its date `group` and, for a search, a
     `snippet`; `headed` marks the first of its group."""
-    if folder is None and (wanted := request.GET.get("folder", "")).isdigit():
+    if folder is None and (wanted := request.GET.get("folder", "")):
         folder = folder_or_404(request, wanted)
     conversations: QuerySet[Conversation] = Conversation.objects.filter(owner=request.user)
     # PostgreSQL refuses a NUL in any string, a search term included.

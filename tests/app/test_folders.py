@@ -148,6 +148,14 @@ def test_another_persons_folder_is_a_404(folder: Folder, alice: Any, bob: Any) -
     assert bob_client.post(f"/c/{alice_chat.pk}/move", {"folder": ""}).status_code == 404
 
 
+def test_odd_folder_ids_are_404s(alice_client: Client, alice: Any) -> None:
+    chat = Conversation.objects.create(owner=alice, title="a", model="m")
+    for odd in ("abc", "²", "1e3", "-1", "99999999999999999999999"):
+        assert alice_client.get("/sidebar/", {"folder": odd}).status_code == 404
+        assert alice_client.post(f"/c/{chat.pk}/move", {"folder": odd}).status_code == 404
+        assert alice_client.post("/c/new", {"folder": odd, "model": "x"}).status_code == 404
+
+
 def test_folder_actions_need_post_and_csrf(alice: Any, folder: Folder) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
