@@ -112,6 +112,8 @@ def test_regenerate_edit_and_a_follow_up_continue_the_branch(sized_page: Page) -
     expect(question_nav(third).locator(".branch-pos")).to_have_text("2/2")
     expect(answer_nav(third)).to_have_count(0)
     expect(third.locator(".user-text")).to_have_text(EDITED)
+    # The first message was edited: the title follows it (nobody renamed it by hand).
+    expect(page.locator("#chat-title")).to_have_text(EDITED)
     wait_status(third, "completed")
     expect(third.locator(".steps")).to_contain_text(f"You said: “{EDITED}”")
     assert len({first_id, second_id, third_id}) == 3

@@ -31,9 +31,11 @@ def own_page(
     request: pytest.FixtureRequest,
     new_context: Callable[..., BrowserContext],
     quick_server: LiveServer,
+    quick_admin_state: object,
 ) -> Page:
     """A page of a new person of their own (an empty list) on `quick_server`, at a
-    desktop's and at a phone's size."""
+    desktop's and at a phone's size. (The admin is made first: a server that has users
+    has no setup page any more, and other tests sign in as the admin.)"""
     width, height = SIZES[request.param]
     session = sign_up(quick_server, f"p{uuid.uuid4().hex[:10]}")
     context = new_context(quick_server.url, viewport={"width": width, "height": height})
@@ -378,3 +380,33 @@ def test_revoking_a_share_link_asks_in_the_page(own_page: Page) -> None:
     ask.get_by_role("button", name="Revoke").click()
     expect(share.locator("#share-status")).to_have_text("Link revoked.")
     assert browser_dialogs == []
+
+
+def test_titles_never_show_directives_and_renamed_ones_stay(own_page: Page) -> None:
+    page = own_page
+    page.goto("/")
+    turn = send_message(page, "[[sim:echo]] Directive-free [[SIM:slow]]title please")
+    wait_status(turn, "completed")
+    conversation = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    expect(page.locator("#chat-title")).to_have_text("Directive-free title please")
+    show_list(page)
+    expect(item(page, conversation).locator(".conv-title")).to_have_text(
+        "Directive-free title please"
+    )
+    # Renamed by hand: an edit of the first message no longer renames it.
+    open_menu(item(page, conversation)).get_by_role("button", name="Rename…").click()
+    rename = page.get_by_role("dialog", name="Rename conversation")
+    rename.get_by_label("Title").fill("My own title [[sim:fail]]")
+    rename.get_by_role("button", name="Rename").click()
+    expect(page.locator("#chat-title")).to_have_text("My own title")
+    if size(page) == "phone":
+        page.keyboard.press("Escape")  # closes the drawer
+        expect(page.locator("#sidebar.open")).to_have_count(0)
+    turn.get_by_role("button", name="Edit message").click()
+    turn.get_by_role("textbox", name="Edit message").fill("Something else entirely")
+    turn.locator(".edit-form").get_by_role("button", name="Send").click()
+    edited = page.locator("#messages > .turn").first
+    expect(edited.locator(".user-text")).to_have_text("Something else entirely")
+    wait_status(edited, "completed")
+    page.reload()
+    expect(page.locator("#chat-title")).to_have_text("My own title")
