@@ -4,6 +4,8 @@
 const FOCUSABLE = "input:not([type=hidden]), select, textarea, button, a[href], [tabindex]:not([tabindex='-1'])";
 
 function trapFocus(event) {
+  // Escape closes the dialog (the browser does it) and nothing else: not a running answer.
+  if (event.key === "Escape") event.stopPropagation();
   if (event.key !== "Tab") return;
   const dialog = event.currentTarget;
   const items = Array.from(dialog.querySelectorAll(FOCUSABLE)).filter((el) => !el.disabled && el.offsetParent !== null);
