@@ -47,8 +47,9 @@ def group_of(conversation: Conversation, today: date) -> str:
     return gettext("Pinned") if conversation.pinned else date_group(conversation.updated, today)
 
 
-def snippet(text: str, query: str) -> SafeString | None:
-    """`text` around the first match of `query`, escaped, the match in <mark>; None if none.
+def snippet(text: str, query: str, context: int = SNIPPET_CONTEXT) -> SafeString | None:
+    """`text` around the first match of `query` (`context` characters each side), escaped,
+    the match in <mark>; None if none.
 
     Every piece is escaped on its own before the one tag is added: a message holding HTML
     shows as text."""
@@ -56,10 +57,10 @@ def snippet(text: str, query: str) -> SafeString | None:
     if found is None:
         return None
     start, end = found.span()
-    before = text[max(0, start - SNIPPET_CONTEXT) : start]
-    after = text[end : end + SNIPPET_CONTEXT]
-    before = ("…" if start > SNIPPET_CONTEXT else "") + re.sub(r"\s+", " ", before).lstrip()
-    after = re.sub(r"\s+", " ", after).rstrip() + ("…" if end + SNIPPET_CONTEXT < len(text) else "")
+    before = text[max(0, start - context) : start]
+    after = text[end : end + context]
+    before = ("…" if start > context else "") + re.sub(r"\s+", " ", before).lstrip()
+    after = re.sub(r"\s+", " ", after).rstrip() + ("…" if end + context < len(text) else "")
     return mark_safe(  # noqa: S308 - each piece is escaped just here
         f"{escape(before)}<mark>{escape(text[start:end])}</mark>{escape(after)}"
     )
@@ -123,7 +124,8 @@ def sidebar_page(request: HttpRequest, folder: Folder | None = None) -> dict[str
         group = group_of(conversation, today)
         conversation.group, conversation.headed = group, group != last_group  # type: ignore[attr-defined]
         last_group = group
-        title = snippet(conversation.title, query) if query else None
+        # A title is shown whole (its ellipsis is the list's), the match marked.
+        title = snippet(conversation.title, query, len(conversation.title)) if query else None
         conversation.title_html = title  # type: ignore[attr-defined]
         conversation.snippet = None if title else snippets.get(conversation.pk)  # type: ignore[attr-defined]
     folders = Folder.objects.filter(owner=request.user).only("pk", "name")

@@ -116,3 +116,8 @@ def test_search_results_show_the_matching_text(alice_client: Client, alice: Any)
     # A title match is highlighted in the title itself.
     titled = alice_client.get("/sidebar/?q=plans").content.decode()
     assert "&lt;/script&gt; <mark>plans</mark>" in titled and "conv-snippet" not in titled
+    # A long title is shown whole, not cut around the match.
+    chat.title = "Plans " + "and more words " * 10 + "at the end"
+    chat.save()
+    titled = alice_client.get("/sidebar/?q=plans").content.decode()
+    assert "<mark>Plans</mark> and more" in titled and "at the end</span>" in titled

@@ -138,6 +138,7 @@ def test_regenerate_edit_and_a_follow_up_continue_the_branch(sized_page: Page) -
 def test_switching_answers_swaps_in_place(sized_page: Page) -> None:
     page = sized_page
     first_id, first_answer, second = first_and_regenerated(page)
+    second_id = turn_id(second)
     url = page.url
     mark_document(page)
     second.get_by_role("button", name="Previous answer").click()
@@ -151,7 +152,7 @@ def test_switching_answers_swaps_in_place(sized_page: Page) -> None:
     expect(back.get_by_role("button", name="Next answer")).to_be_focused()
     # Keyboard: Enter on the focused control goes forward again.
     page.keyboard.press("Enter")
-    expect(turn_by_id(page, turn_id(second))).to_be_visible()
+    expect(turn_by_id(page, second_id)).to_be_visible()
     expect(turn_by_id(page, first_id)).to_have_count(0)
     assert same_document(page)
 
@@ -159,16 +160,18 @@ def test_switching_answers_swaps_in_place(sized_page: Page) -> None:
 def test_switching_questions_swaps_the_branch_below_too(sized_page: Page) -> None:
     page = sized_page
     _, _, second = first_and_regenerated(page)
+    second_id = turn_id(second)
     edit(second, FIRST, EDITED)
-    third = new_version(page, turn_id(second))
+    third = new_version(page, second_id)
     wait_status(third, "completed")
     follow = send_message(page, FOLLOW_UP)
     wait_status(follow, "completed")
+    follow_id = turn_id(follow)
 
     mark_document(page)
     third.get_by_role("button", name="Previous version").click()
     # The first question's newest answer, and nothing of the edited branch.
-    shown = turn_by_id(page, turn_id(second))
+    shown = turn_by_id(page, second_id)
     expect(shown.locator(".user-text")).to_have_text(FIRST)
     expect(question_nav(shown).locator(".branch-pos")).to_have_text("1/2")
     expect(answer_nav(shown).locator(".branch-pos")).to_have_text("2/2")
@@ -179,11 +182,11 @@ def test_switching_questions_swaps_the_branch_below_too(sized_page: Page) -> Non
     # The server remembered the branch: a reload shows it; forward again brings the follow-up.
     page.reload()
     expect(turns(page)).to_have_count(1)
-    expect(turns(page).first).to_have_attribute("data-turn", str(turn_id(second)))
+    expect(turns(page).first).to_have_attribute("data-turn", str(second_id))
     mark_document(page)
     turns(page).first.get_by_role("button", name="Next version").click()
     expect(turns(page)).to_have_count(2)
-    expect(turns(page).nth(1)).to_have_attribute("data-turn", str(turn_id(follow)))
+    expect(turns(page).nth(1)).to_have_attribute("data-turn", str(follow_id))
     assert same_document(page)
 
 

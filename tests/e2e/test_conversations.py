@@ -187,6 +187,8 @@ def test_folders_carry_defaults_to_new_chats(own_page: Page) -> None:
 
     # The main list shows the folder, not its chats.
     page.get_by_role("link", name="‹ All chats").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("#messages[data-ready]")).to_have_count(1)
     show_list(page)
     folder = page.locator(f'#conv-list [data-folder="{folder_id}"]')
     expect(folder.locator(".folder-title")).to_have_text("Research <i>desk</i>")
