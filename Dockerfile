@@ -19,6 +19,7 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 COPY manage.py ./
 COPY templates ./templates
+COPY locale ./locale
 COPY static ./static
 # Static files are collected (compressed, cache-busted) into the image with a throwaway key.
 RUN SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput -v 0

@@ -17,8 +17,10 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
+from django.utils.translation import gettext
 
 from . import audit, usage, usage_chart
+from .languages import grouped
 from .limits import ThrottledAdminAuthenticationForm
 from .models import AuditEvent, Conversation, UserLimits
 
@@ -74,15 +76,18 @@ class UserLimitsInline(admin.StackedInline):  # type: ignore[type-arg]
         from django.conf import settings
 
         defaults = ", ".join(
-            f"{label}: {value:,}" if value else f"{label}: no limit"
+            f"{label}: {grouped(value)}" if value else f"{label}: {gettext('no limit')}"
             for label, value in (
-                ("messages per minute", settings.DEFAULT_MESSAGES_PER_MINUTE),
-                ("tokens per day", settings.DEFAULT_TOKENS_PER_DAY),
+                (gettext("messages per minute"), settings.DEFAULT_MESSAGES_PER_MINUTE),
+                (gettext("tokens per day"), settings.DEFAULT_TOKENS_PER_DAY),
             )
         )
         description = (
-            f"Without limits saved here this user has the server defaults ({defaults}). "
-            "Deleting them restores the defaults."
+            gettext(
+                "Without limits saved here this user has the server defaults (%s). "
+                "Deleting them restores the defaults."
+            )
+            % defaults
         )
         return [
             (
@@ -150,7 +155,7 @@ def usage_view(request: HttpRequest) -> HttpResponse:
     data = usage.report()
     context = {
         **admin.site.each_context(request),
-        "title": "Usage per user per day",
+        "title": gettext("Usage per user per day"),
         "report": data,
         "chart": usage_chart.bar_chart(data.totals),
         "days": usage.DAYS,

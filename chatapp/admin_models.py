@@ -7,6 +7,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def default_messages_per_minute() -> int | None:
@@ -32,19 +33,19 @@ class UserLimits(models.Model):
         blank=True,
         default=default_messages_per_minute,
         validators=[MinValueValidator(1)],
-        help_text="Messages per minute, edits included. Empty: no limit.",
+        help_text=_("Messages per minute, edits included. Empty: no limit."),
     )
     tokens_per_day = models.PositiveBigIntegerField(
         null=True,
         blank=True,
         default=default_tokens_per_day,
         validators=[MinValueValidator(1)],
-        help_text="Tokens per day (UTC), input and output. Empty: no limit.",
+        help_text=_("Tokens per day (UTC), input and output. Empty: no limit."),
     )
 
     class Meta:
-        verbose_name = "chat limits"
-        verbose_name_plural = "chat limits"
+        verbose_name = _("chat limits")
+        verbose_name_plural = _("chat limits")
 
     def __str__(self) -> str:
         return f"Limits of user {self.user_id}"

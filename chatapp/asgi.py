@@ -21,6 +21,7 @@ from django.utils.http import is_same_domain  # noqa: E402
 
 from . import recovery, scheduler, shutdown, tracing  # noqa: E402
 from .daphne_tuning import (  # noqa: E402
+    answer_oversized_heads,
     limit_request_bodies,
     limit_websocket_messages,
     skip_twisted_form_parsing,
@@ -29,6 +30,8 @@ from .protocol import MAX_FRAME_BYTES  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
 skip_twisted_form_parsing()
+# A request line or headers past Twisted's 16 KiB limits get 414/431, not a cut connection.
+answer_oversized_heads()
 # Bodies over their route's limit answered 413 before they are read; the rest handed over
 # in chunks, from disk.
 limit_request_bodies()

@@ -14,8 +14,21 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils.translation import gettext
 
-from . import delivery, frames, metrics, relay, revocation, socket_cap, tracing, turns, workers
+from . import (
+    delivery,
+    frames,
+    languages,
+    metrics,
+    relay,
+    revocation,
+    socket_cap,
+    tracing,
+    turns,
+    workers,
+)
 from .protocol import ClientError, Edit, Regenerate, Retry, Select, Send, Stop, Subscribe, parse
 from .protocol import client_id as _client_id
 
@@ -33,6 +46,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        # Error frames and the turns started here speak the person's (or browser's) language.
+        headers = self.scope.get("headers", [])
+        self.language = await sync_to_async(languages.for_socket)(self.user.pk, headers)
         await self.accept()
         name = f"{workers.WORKER_ID}|{self.channel_name}"
         if not await socket_cap.acquire(self.user.pk, name):
@@ -62,10 +78,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Parse and validate one frame; anything wrong gets an error frame back."""
+        with languages.speaking(getattr(self, "language", settings.LANGUAGE_CODE)):
+            await self._receive(text_data)
+
+    async def _receive(self, text_data: str | None) -> None:
         try:
             await self.dispatch_frame(parse(text_data))
         except workers.ConversationBusy:
-            message = "An answer is still being written in this conversation."
+            message = gettext("An answer is still being written in this conversation.")
             await self.send_json(frames.error_body("busy", message, _client_id(text_data)))
         except ClientError as exc:
             await self.send_json(frames.error_body(exc.code, exc.message, _client_id(text_data)))
@@ -91,7 +111,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             if not workers.stop(turn.pk) and turn.is_active:
                 # Running in another worker: that worker stops it.
                 if not await workers.ask(turn, {"type": "relay.stop"}):
-                    raise ClientError("not_running", "That answer is not running anymore.")
+                    raise ClientError("not_running", gettext("That answer is not running anymore."))
         elif isinstance(frame, Select):
             await sync_to_async(turns.select)(self.user, frame.conversation, frame.turn)
 

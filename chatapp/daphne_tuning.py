@@ -126,15 +126,69 @@ def body_limit(path: str, signed_in: bool) -> tuple[int, str]:
     return limit, f"That request is too large: {human_size(limit)} at most."
 
 
-def refusal(message: str) -> bytes:
-    """The raw 413 response: JSON like the app's own errors, and the connection closes."""
+def refusal(message: str, status: bytes = b"413 Content Too Large") -> bytes:
+    """A raw refusal: JSON like the app's own errors, and the connection closes."""
     body = json.dumps(error_body(message)).encode()
     return (
-        b"HTTP/1.1 413 Content Too Large\r\n"
+        b"HTTP/1.1 %s\r\n"
         b"Content-Type: application/json\r\n"
         b"Content-Length: %d\r\n"
-        b"Connection: close\r\n\r\n%s" % (len(body), body)
+        b"Connection: close\r\n\r\n%s" % (status, len(body), body)
     )
+
+
+# --- oversized request lines and headers ---
+
+
+def answer_oversized_heads() -> None:
+    """Answer a request line or headers over Twisted's 16 KiB limits with 414 or 431.
+
+    Twisted cuts the connection without a word when one line is longer than MAX_LENGTH (a
+    long query string), and answers a bare 400 when all headers together pass
+    totalHeadersSize: a browser or a proxy then shows a network error, not a reason.
+    """
+    from daphne.http_protocol import HTTPFactory
+
+    if getattr(HTTPFactory.buildProtocol, "_answers_heads", False):
+        return
+    original = HTTPFactory.buildProtocol
+
+    def buildProtocol(self: Any, addr: Any) -> Any:
+        protocol = original(self, addr)
+        channel = getattr(protocol, "_channel", protocol)
+        if isinstance(channel, HTTPChannel):
+            bad_request = channel._respondToBadRequestAndDisconnect
+            channel.lineLengthExceeded = lambda line: _too_long(channel, line)  # type: ignore[method-assign]
+            channel._respondToBadRequestAndDisconnect = (  # type: ignore[method-assign]
+                lambda: _bad_request(channel, bad_request)
+            )
+        return protocol
+
+    buildProtocol._answers_heads = True  # type: ignore[attr-defined]
+    HTTPFactory.buildProtocol = buildProtocol  # type: ignore[method-assign]
+
+
+def _too_long(channel: HTTPChannel, line: bytes) -> None:
+    if getattr(channel, "_command", None) is None:  # still on the request line
+        _refuse_head(channel, b"414 URI Too Long", "That address is too long.")
+    else:
+        _refuse_head(channel, b"431 Request Header Fields Too Large", "A header is too long.")
+
+
+def _bad_request(channel: HTTPChannel, bad_request: Callable[[], None]) -> None:
+    if channel._receivedHeaderSize > channel.totalHeadersSize:
+        message = "The request's headers are too large."
+        _refuse_head(channel, b"431 Request Header Fields Too Large", message)
+    else:
+        bad_request()
+
+
+def _refuse_head(channel: HTTPChannel, status: bytes, message: str) -> None:
+    logger.warning("Refused a request: %s", status.decode())
+    channel.dataReceived = channel.lineReceived = _drop  # type: ignore[method-assign]
+    transport: Any = channel.transport
+    transport.write(refusal(message, status))
+    channel.loseConnection()
 
 
 class BoundedRequest(WebRequest):  # type: ignore[misc]

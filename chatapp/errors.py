@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from interactions_client import (
     Accumulator,
     APIConnectionError,
@@ -33,10 +35,14 @@ def outcome(acc: Accumulator) -> tuple[str, dict[str, Any] | None]:
     upstream_status = str(acc.data.get("status"))
     status = TURN_STATUS.get(upstream_status, "failed")
     if acc.error is not None:
-        return "failed", error("stream", f"Gemini stopped with an error: {acc.error.message}")
+        return "failed", error(
+            "stream", gettext("Gemini stopped with an error: %s") % acc.error.message
+        )
     if upstream_status not in TURN_STATUS:
         # The stream ended without a final status: the answer was cut off, not done.
-        return status, error("interrupted", "The answer was interrupted before it finished.")
+        return status, error(
+            "interrupted", gettext("The answer was interrupted before it finished.")
+        )
     if status == "failed":
         return status, error("failed", upstream_failure(acc.data))
     return status, None
@@ -52,13 +58,13 @@ class TooManyRounds(InteractionsError):
 
 def describe(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, Unrecoverable):
-        return error("interrupted", "The server restarted before this answer was saved.")
+        return error("interrupted", gettext("The server restarted before this answer was saved."))
     if isinstance(exc, TooManyRounds):
         return error("tool_rounds", str(exc))
     if isinstance(exc, RateLimitError):
-        return error("rate_limited", "Gemini is rate-limiting requests right now (429).")
+        return error("rate_limited", gettext("Gemini is rate-limiting requests right now (429)."))
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
-        return error("auth", "The server's Gemini API key was refused.", retryable=False)
+        return error("auth", gettext("The server's Gemini API key was refused."), retryable=False)
     if isinstance(exc, NotFoundError) and "filesearchstore" in exc.message.lower():
         return error(
             "knowledge_base",
@@ -66,14 +72,16 @@ def describe(exc: BaseException) -> dict[str, Any]:
             "being written. Send the message again to answer without it.",
         )
     if isinstance(exc, BadRequestError):
-        return error("bad_request", f"Gemini refused the request: {exc.message}", retryable=False)
+        return error(
+            "bad_request", gettext("Gemini refused the request: %s") % exc.message, retryable=False
+        )
     if isinstance(exc, APIStatusError):
-        return error("upstream", f"Gemini answered with an error ({exc.status_code}).")
+        return error("upstream", gettext("Gemini answered with an error (%s).") % exc.status_code)
     if isinstance(exc, APITimeoutError):
-        return error("timeout", "Gemini did not answer in time.")
+        return error("timeout", gettext("Gemini did not answer in time."))
     if isinstance(exc, APIConnectionError):
-        return error("connection", "The connection to Gemini was lost.")
-    return error("internal", "Something went wrong while generating this answer.")
+        return error("connection", gettext("The connection to Gemini was lost."))
+    return error("internal", gettext("Something went wrong while generating this answer."))
 
 
 def error_label(exc: BaseException) -> str:
@@ -96,5 +104,5 @@ def upstream_failure(interaction: dict[str, Any]) -> str:
     errors = interaction.get("errors") or []
     message = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
     if message:
-        return f"Gemini could not finish this answer: {message}"
-    return "Gemini could not finish this answer."
+        return str(gettext("Gemini could not finish this answer: %s") % message)
+    return str(gettext("Gemini could not finish this answer."))

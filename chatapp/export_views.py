@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -61,7 +62,7 @@ def export_json(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _too_large() -> str:
     limit = importer.MAX_IMPORT_BYTES // 2**20
-    return f"That file is too large: imports are limited to {limit} MB."
+    return gettext("That file is too large: imports are limited to %s MB.") % limit
 
 
 @csrf_exempt
@@ -71,7 +72,9 @@ def _too_large() -> str:
 def import_conversation(request: HttpRequest) -> HttpResponse:
     files = request.FILES.getlist("file")
     if len(files) != 1:
-        return error_response("Choose one JSON export file to import.", key="file", field="file")
+        return error_response(
+            gettext("Choose one JSON export file to import."), key="file", field="file"
+        )
     upload = files[0]
     if upload.size is not None and upload.size > importer.MAX_IMPORT_BYTES:
         return error_response(_too_large(), 413, key="file", field="file")

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -49,7 +50,7 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
 
 def _too_large() -> str:
     limit = max(settings.UPLOAD_MAX_BYTES.values())
-    return f"That file is too large: the largest upload allowed is {human_size(limit)}."
+    return gettext("That file is too large: the largest upload allowed is %s.") % human_size(limit)
 
 
 @csrf_exempt  # type: ignore[untyped-decorator]
@@ -59,7 +60,7 @@ def _too_large() -> str:
 def upload(request: HttpRequest) -> HttpResponse:
     files = request.FILES.getlist("file")
     if len(files) != 1:
-        return error_response("Send exactly one file in the field “file”.", key="file")
+        return error_response(gettext("Send exactly one file in the field “file”."), key="file")
     try:
         attachment = store_upload(request.user, files[0])
     except UploadError as error:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .knowledge import usable
 from .models import Conversation, KnowledgeBase
@@ -56,20 +57,20 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
             "url_context": "URL context",
             "code_execution": "Code execution",
             "background": "Run answers in the background",
-            "stateless": "Don't store on Google's servers",
+            "stateless": _("Keep nothing on Google's servers"),
         }
         help_texts = {
             "google_search": "grounded answers with sources",
             "url_context": "read pages linked in the message",
             "background": "for long tasks: they finish even with this page closed",
-            "stateless": "the whole conversation is re-sent with every message",
+            "stateless": _("the whole conversation is re-sent with every message"),
         }
         widgets = {
             "system_instruction": forms.Textarea(
                 attrs={
                     "id": "set-system",
                     "rows": 3,
-                    "placeholder": "How should the model behave in this conversation?",
+                    "placeholder": _("How should the model behave in this conversation?"),
                 }
             ),
             "temperature": forms.NumberInput(
@@ -109,13 +110,9 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         self.fields["response_schema"].widget.attrs.pop("maxlength", None)
         self.initial["tools"] = self.instance.tools
         if not self.instance.pk:
-            self.initial["model"] = settings.DEFAULT_MODEL
+            self.initial["model"] = self.instance.model or settings.DEFAULT_MODEL
         schema = self.instance.response_schema
         self.initial["response_schema"] = json.dumps(schema, indent=2) if schema else ""
-
-    def grounding(self) -> list[forms.BoundField]:
-        """The switches of Google's built-in tools, in the order they are sent."""
-        return [self[name] for name in Conversation.GROUNDING]
 
     def clean_response_schema(self) -> dict[str, Any] | None:
         schema, errors = parse_schema_text(self.cleaned_data.get("response_schema") or "")

@@ -39,6 +39,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.utils.translation import gettext
 
 from . import tracing
 from .models import Conversation, Turn
@@ -246,7 +247,7 @@ async def notify(conversation: Conversation, status: str) -> None:
     body = {
         "type": "notify",
         "conversation": conversation.pk,
-        "title": conversation.title or "New chat",
+        "title": conversation.title or gettext("New chat"),
         "status": status,
         "url": conversation.get_absolute_url(),
     }

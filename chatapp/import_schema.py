@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -32,6 +34,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from .export import EXPORT_FORMAT, EXPORT_VERSION, short
+from .languages import grouped
 from .models import Turn
 from .user_errors import UserError
 
@@ -97,8 +100,8 @@ def _bounded(value: Any) -> Any:
     if isinstance(value, list) and len(value) > MAX_IMPORT_TURNS:
         raise PydanticCustomError(
             "too_many",
-            "That conversation has {count} turns: imports are limited to {limit}.",
-            {"count": f"{len(value):,}", "limit": f"{MAX_IMPORT_TURNS:,}"},
+            gettext("That conversation has {count} turns: imports are limited to {limit}."),
+            {"count": grouped(len(value)), "limit": grouped(MAX_IMPORT_TURNS)},
         )
     return value
 
@@ -164,34 +167,40 @@ def _parse(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportRefused("That file is not UTF-8 text: export a conversation as JSON.") from None
+        not_text = gettext("That file is not UTF-8 text: export a conversation as JSON.")
+        raise ImportRefused(not_text) from None
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise ImportRefused(
-            f"That file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            gettext("That file is not valid JSON: %(error)s (line %(line)s, column %(column)s).")
+            % {"error": exc.msg, "line": exc.lineno, "column": exc.colno}
         ) from None
     except (ValueError, RecursionError) as exc:
-        detail = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise ImportRefused(f"That file is not valid JSON: {detail}.") from None
+        deep = isinstance(exc, RecursionError)
+        detail = gettext("it is nested too deeply") if deep else str(exc)
+        raise ImportRefused(gettext("That file is not valid JSON: %s.") % detail) from None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise ImportRefused(
-            "That file is not a conversation exported from this app (use “Export JSON”): "
-            "its “format” is not " + json.dumps(EXPORT_FORMAT) + ".",
+            gettext(
+                "That file is not a conversation exported from this app (use “Export JSON”): "
+                "its “format” is not %s."
+            )
+            % json.dumps(EXPORT_FORMAT),
             field="format" if isinstance(data, dict) else "file",
         )
     version = data.get("version")
     if version != EXPORT_VERSION or isinstance(version, bool):
         raise ImportRefused(
-            f"Unsupported export version {json.dumps(version)[:40]}: this app reads version "
-            f"{EXPORT_VERSION}.",
+            gettext("Unsupported export version %(version)s: this app reads version %(ours)s.")
+            % {"version": json.dumps(version)[:40], "ours": EXPORT_VERSION},
             field="version",
         )
     try:
         return _clean(data, 0)  # type: ignore[no-any-return]
     except _TooDeep:
         raise ImportRefused(
-            f"That file is nested too deeply (limit {MAX_IMPORT_DEPTH} levels)."
+            gettext("That file is nested too deeply (limit %s levels).") % MAX_IMPORT_DEPTH
         ) from None
 
 
@@ -237,21 +246,21 @@ def _clean_text(text: str) -> str:
 # --- what a refusal says ---
 
 _DOCUMENT_MESSAGES = {
-    "title": "The title must be a string.",
-    "settings": "“settings” must be an object.",
-    "turns": "“turns” must be a list.",
+    "title": _("The title must be a string."),
+    "settings": _("“settings” must be an object."),
+    "turns": _("“turns” must be a list."),
 }
 _TURN_MESSAGES = {
-    None: "{where} is not an object.",
-    "id": "{where} has no usable “id” (a number or a short string).",
-    "parent": "{where} has an unusable “parent”.",
-    "user_input": "{where}: “user_input” must be a list of objects with a “type”.",
-    "steps": "{where}: “steps” must be a list of objects with a “type”.",
-    "usage": "{where}: “usage” must be an object or null.",
-    "structured": "{where}: “structured” must be an object or null.",
-    "error": "{where}: “error” must be an object or null.",
-    "user_text": "{where}: “user_text” must be a string.",
-    "model": "{where}: “model” must be a string.",
+    None: _("{where} is not an object."),
+    "id": _("{where} has no usable “id” (a number or a short string)."),
+    "parent": _("{where} has an unusable “parent”."),
+    "user_input": _("{where}: “user_input” must be a list of objects with a “type”."),
+    "steps": _("{where}: “steps” must be a list of objects with a “type”."),
+    "usage": _("{where}: “usage” must be an object or null."),
+    "structured": _("{where}: “structured” must be an object or null."),
+    "error": _("{where}: “error” must be an object or null."),
+    "user_text": _("{where}: “user_text” must be a string."),
+    "model": _("{where}: “model” must be a string."),
 }
 
 
@@ -260,23 +269,27 @@ def _refusal(error: ErrorDetails, data: dict[str, Any]) -> ImportRefused:
     loc = error["loc"]
     if loc[0] != "turns" or len(loc) < 2:
         top = str(loc[0])
-        message = error["msg"] if error["type"] == "too_many" else _DOCUMENT_MESSAGES[top]
+        message = error["msg"] if error["type"] == "too_many" else str(_DOCUMENT_MESSAGES[top])
         return ImportRefused(message, field=top)
     index = int(loc[1])
     name = str(loc[2]) if len(loc) > 2 else None
     path = f"turns[{index}]" + (f".{name}" if name else "")
     # The id names the turn once it is known to be usable (it is checked first).
-    where = f"Turn {index + 1}"
+    where = gettext("Turn %s") % (index + 1)
     if name not in (None, "id"):
-        where = f"Turn {json.dumps(data['turns'][index]['id'])}"
+        where = gettext("Turn %s") % json.dumps(data["turns"][index]["id"])
     if name == "status":
         allowed = ", ".join(sorted(Turn.Status.values))
         status = json.dumps(error["input"])[:40]
-        message = f"{where} has the unknown status {status} (allowed: {allowed})."
+        message = gettext("%(where)s has the unknown status %(status)s (allowed: %(allowed)s).") % {
+            "where": where,
+            "status": status,
+            "allowed": allowed,
+        }
     elif name in ("created", "finished"):
         message = f"{where}: “{name}” {error['msg']}."
     else:
-        message = _TURN_MESSAGES[name].format(where=where)
+        message = str(_TURN_MESSAGES[name]).format(where=where)
     return ImportRefused(message, field=path)
 
 
@@ -292,7 +305,7 @@ def creation_order(turns: list[ImportedTurn]) -> list[list[tuple[int, ImportedTu
     for index, turn in enumerate(turns):
         if turn.id in seen:
             raise ImportRefused(
-                f"Turn {json.dumps(turn.id)} appears twice: each “id” must be unique.",
+                gettext("Turn %s appears twice: each “id” must be unique.") % json.dumps(turn.id),
                 field=f"turns[{index}].id",
             )
         seen[turn.id] = index
@@ -300,8 +313,8 @@ def creation_order(turns: list[ImportedTurn]) -> list[list[tuple[int, ImportedTu
     for index, turn in enumerate(turns):
         if turn.parent is not None and turn.parent not in seen:
             raise ImportRefused(
-                f"Turn {json.dumps(turn.id)} points at the parent "
-                f"{json.dumps(turn.parent)}, which is not in the file.",
+                gettext("Turn %(turn)s points at the parent %(parent)s, which is not in the file.")
+                % {"turn": json.dumps(turn.id), "parent": json.dumps(turn.parent)},
                 field=f"turns[{index}].parent",
             )
         children[turn.parent].append((index, turn))
@@ -314,8 +327,10 @@ def creation_order(turns: list[ImportedTurn]) -> list[list[tuple[int, ImportedTu
             queue.append([child for _, turn in level for child in children[turn.id]])
     if sum(len(level) for level in levels) != len(turns):
         raise ImportRefused(
-            "The turns' parent references form a cycle: every turn must lead back to a first "
-            "message (one with “parent” null).",
+            gettext(
+                "The turns' parent references form a cycle: every turn must lead back to a first "
+                "message (one with “parent” null)."
+            ),
             field="turns",
         )
     return levels

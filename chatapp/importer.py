@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .export import one_line
 from .file_refs import canonical_uuid, referenced_files
@@ -34,7 +35,9 @@ def import_conversation(user: Any, raw: bytes) -> tuple[Conversation, list[str]]
     """A new conversation of `user` from the bytes of a JSON export, and notes about it."""
     if len(raw) > MAX_IMPORT_BYTES:
         raise ImportRefused(
-            f"That file is too large: imports are limited to {MAX_IMPORT_BYTES // 2**20} MB.", 413
+            gettext("That file is too large: imports are limited to %s MB.")
+            % (MAX_IMPORT_BYTES // 2**20),
+            413,
         )
     document = read(raw)
     notes: list[str] = []
@@ -109,7 +112,7 @@ def _turn_row(
 def _conversation_fields(document: ImportedDocument, notes: list[str]) -> dict[str, Any]:
     """The new conversation's title and settings: each setting read leniently, by its reader."""
     fields: dict[str, Any] = {
-        "title": one_line(document.title or "")[:200] or "Imported conversation"
+        "title": one_line(document.title or "")[:200] or gettext("Imported conversation")
     }
     for name in Conversation.SETTINGS:
         value = _READERS[name](document.settings.get(name), notes)
@@ -127,7 +130,8 @@ def _model(value: Any, notes: list[str]) -> str:
         return value
     if value:
         notes.append(
-            f"The model {str(value)[:100]!r} is not offered here: using {settings.DEFAULT_MODEL}."
+            gettext("The model %(model)r is not offered here: using %(default)s.")
+            % {"model": str(value)[:100], "default": settings.DEFAULT_MODEL}
         )
     return str(settings.DEFAULT_MODEL)
 
@@ -158,7 +162,7 @@ def _tools(value: Any, notes: list[str]) -> Any:
     kept = [t for t in value if isinstance(t, str) and t in names]
     missing = [str(t)[:60] for t in value if t not in kept]
     if missing:
-        notes.append("Tools not available here were switched off: " + ", ".join(missing))
+        notes.append(gettext("Tools not available here were switched off: %s") % ", ".join(missing))
     return kept
 
 
@@ -168,7 +172,9 @@ def _response_schema(value: Any, notes: list[str]) -> Any:
     if value is None:
         return _LEFT_OUT
     if check_schema(value):
-        notes.append("The JSON schema for structured answers was not usable and was left out.")
+        notes.append(
+            gettext("The JSON schema for structured answers was not usable and was left out.")
+        )
         return _LEFT_OUT
     return value
 

@@ -25,6 +25,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext, gettext_lazy
 
 from interactions_client import AsyncClient, InteractionsError, NotFoundError
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ACCEPTED = "Add PDF, Word (DOCX), plain text, Markdown or HTML documents."
+ACCEPTED = gettext_lazy("Add PDF, Word (DOCX), plain text, Markdown or HTML documents.")
 # Served in the browser (a PDF opens at its cited page); anything else is a download.
 INLINE_TYPES = {"application/pdf", "text/plain", "text/markdown"}
 STATES = {
@@ -114,7 +115,7 @@ def _upstream(call: Callable[[AsyncClient], Awaitable[T]]) -> T:
 def create_base(user: Any, name: str, shared: bool) -> KnowledgeBase:
     name = " ".join(name.split())[:120]
     if not name:
-        raise UploadError("Give the knowledge base a name.")
+        raise UploadError(gettext("Give the knowledge base a name."))
     store = _upstream(lambda c: c.file_search_stores.create(display_name=name))
     return KnowledgeBase.objects.create(
         owner=user, name=name, shared=shared and user.is_staff, store_name=str(store.name)
@@ -166,13 +167,13 @@ def document_type(head: bytes, name: str, upload: UploadedFile) -> tuple[str, st
             is_docx = False
         if is_docx:
             return DOCX, ".docx"
-        raise UploadError(f"That ZIP archive is not a Word document. {ACCEPTED}")
+        raise UploadError(gettext("That ZIP archive is not a Word document.") + f" {ACCEPTED}")
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
-        raise UploadError(f"This type of document is not supported. {ACCEPTED}") from None
+        raise UploadError(_not_supported()) from None
     if "\x00" in text:
-        raise UploadError(f"This type of document is not supported. {ACCEPTED}")
+        raise UploadError(_not_supported())
     start = text[:1024].lstrip("\ufeff \t\r\n").lower()
     if ext in (".html", ".htm") or start.startswith(("<!doctype html", "<html")):
         return "text/html", ".html"
@@ -188,13 +189,14 @@ def add_document(base: KnowledgeBase, uploaded: UploadedFile) -> KnowledgeDocume
     limit = settings.KNOWLEDGE_MAX_DOCUMENT_BYTES
     if size > limit:
         raise UploadError(
-            f"That document is too large ({human_size(size)}): the limit is {human_size(limit)}.",
+            gettext("That document is too large (%(size)s): the limit is %(limit)s.")
+            % {"size": human_size(size), "limit": human_size(limit)},
             status=413,
         )
     uploaded.seek(0)
     head = uploaded.read(64 * 1024)
     if not head:
-        raise UploadError("That file is empty.")
+        raise UploadError(gettext("That file is empty."))
     mime_type, extension = document_type(head, name, uploaded)
     document = KnowledgeDocument(
         base=base, name=name, mime_type=mime_type, extension=extension, size=size
@@ -224,7 +226,7 @@ def _index(document: KnowledgeDocument) -> None:
         operation = _upstream(upload)
     except InteractionsError as exc:
         log.warning("indexing document %s failed: %r", document.pk, exc)
-        _settle(document, None, f"Gemini did not take this document: {_message(exc)}")
+        _settle(document, None, gettext("Gemini did not take this document: %s") % _message(exc))
         return
     document.operation = str(operation.name or "")
     document.save(update_fields=["operation"])
@@ -254,8 +256,8 @@ def refresh(base: KnowledgeBase) -> list[KnowledgeDocument]:
 
 def _settle_operation(document: KnowledgeDocument, operation: Any) -> None:
     if operation.error is not None:
-        reason = operation.error.message or "no reason given"
-        _settle(document, None, f"Indexing failed: {reason}")
+        reason = operation.error.message or gettext("no reason given")
+        _settle(document, None, gettext("Indexing failed: %s") % reason)
     else:
         name = operation.response.document_name if operation.response else None
         _settle(document, name, "")
@@ -278,6 +280,10 @@ def remove_document(document: KnowledgeDocument) -> None:
     document.delete()
 
 
+def _not_supported() -> str:
+    return gettext("This type of document is not supported.") + f" {ACCEPTED}"
+
+
 def rename(obj: KnowledgeBase | KnowledgeDocument, name: str) -> None:
     """A new display name here (citations show it; the store keeps the name it was given)."""
     if isinstance(obj, KnowledgeDocument):
@@ -285,7 +291,7 @@ def rename(obj: KnowledgeBase | KnowledgeDocument, name: str) -> None:
     else:
         name = " ".join(name.split())[:120]
     if not name:
-        raise UploadError("A name cannot be empty.")
+        raise UploadError(gettext("A name cannot be empty."))
     obj.name = name
     obj.save(update_fields=["name"])
 

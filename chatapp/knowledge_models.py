@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class KnowledgeBase(models.Model):
@@ -42,9 +43,9 @@ def document_path(document: KnowledgeDocument, filename: str) -> str:
 
 class KnowledgeDocument(models.Model):
     class State(models.TextChoices):
-        PENDING = "pending", "Indexing"
-        ACTIVE = "active", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Indexing")
+        ACTIVE = "active", _("Ready")
+        FAILED = "failed", _("Failed")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="documents")

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST, require_safe
 
 from . import knowledge
@@ -84,7 +85,7 @@ def knowledge_upload(request: HttpRequest, pk: int) -> HttpResponse:
     base = _managed(request, pk)
     files = request.FILES.getlist("file")
     if not files:
-        return _refused(request, base, UploadError("Choose a document to add."))
+        return _refused(request, base, UploadError(gettext("Choose a document to add.")))
     added = []
     for uploaded in files:
         try:

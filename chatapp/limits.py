@@ -34,8 +34,10 @@ from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from . import limit_rules, usage
+from .languages import grouped
 from .models import Turn
 from .user_errors import UserError
 
@@ -73,13 +75,18 @@ def check(user: Any) -> None:
         )
         if len(recent) >= per_minute:
             wait = math.ceil((recent[-1] + timedelta(seconds=60) - now).total_seconds())
-            messages = "message" if per_minute == 1 else "messages"
             raise LimitExceeded(
-                f"You can send {per_minute:,} {messages} per minute; try again in {max(wait, 1)} s."
+                ngettext(
+                    "You can send %(n)s message per minute; try again in %(wait)s s.",
+                    "You can send %(n)s messages per minute; try again in %(wait)s s.",
+                    per_minute,
+                )
+                % {"n": grouped(per_minute), "wait": max(wait, 1)}
             )
     if per_day is not None and usage.tokens_today(user.pk) >= per_day:
         raise LimitExceeded(
-            f"You have used your {per_day:,} tokens for today; the limit resets at midnight UTC."
+            gettext("You have used your %s tokens for today; the limit resets at midnight UTC.")
+            % grouped(per_day)
         )
 
 
@@ -196,9 +203,13 @@ class ThrottledLoginMixin:
         if wait:
             minutes = max(math.ceil(wait / 60), 1)
             raise ValidationError(
-                "Too many failed sign-in attempts. Try again in %(n)s %(unit)s.",
+                ngettext(
+                    "Too many failed sign-in attempts. Try again in %(n)s minute.",
+                    "Too many failed sign-in attempts. Try again in %(n)s minutes.",
+                    minutes,
+                ),
                 code="throttled",
-                params={"n": minutes, "unit": "minute" if minutes == 1 else "minutes"},
+                params={"n": minutes},
             )
         return super().clean()  # type: ignore[misc,no-any-return]
 

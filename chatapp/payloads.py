@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from .answer_meter import meter
 from .file_refs import OWNER, FileUrls
 from .models import Conversation, Turn
 from .rendering import render_steps
@@ -160,6 +161,7 @@ def turn_payload(
         "status": turn.status,
         "steps": step_views(turn.steps if steps is None else steps, open_steps, file_url),
         "usage": turn.usage,
+        "meter": meter(turn.model, turn.usage),  # tokens by kind and cost, under the answer
         "error": turn.error,
         "created": turn.created.isoformat(),
     }

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .user_errors import UserError
@@ -115,23 +116,24 @@ class ClientError(UserError):
 def parse(text_data: str | None) -> Any:
     """A page's frame as its model; anything wrong is a `ClientError` naming what."""
     if text_data is None:
-        raise ClientError("bad_frame", "Frames must be JSON text.")
+        raise ClientError("bad_frame", gettext("Frames must be JSON text."))
     if len(text_data.encode()) > MAX_FRAME_BYTES:
-        raise ClientError("too_large", "That message is too large.")
+        raise ClientError("too_large", gettext("That message is too large."))
     try:
         raw = json.loads(text_data)
     except (ValueError, RecursionError):
         # Also numbers past Python's digit limit and absurdly deep nesting.
-        raise ClientError("bad_json", "That frame is not valid JSON.") from None
+        raise ClientError("bad_json", gettext("That frame is not valid JSON.")) from None
     kind = raw.get("type") if isinstance(raw, dict) else None
     if not isinstance(kind, str) or kind not in KNOWN_TYPES:
-        raise ClientError("unknown_type", "Unknown frame type.")
+        raise ClientError("unknown_type", gettext("Unknown frame type."))
     try:
         return client_frame.validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
-        raise ClientError("invalid", f"Invalid {where}: {first['msg']}") from None
+        message = gettext("Invalid %(where)s: %(error)s") % {"where": where, "error": first["msg"]}
+        raise ClientError("invalid", message) from None
 
 
 def client_id(text_data: str | None) -> str:

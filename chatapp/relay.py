@@ -33,6 +33,7 @@ from .agent_env import learn_environment
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import continuation_request
+from .languages import as_owner
 from .logs import log_generation
 from .media import save_generated
 from .models import Conversation, Turn
@@ -58,7 +59,8 @@ def resume(turn: Turn) -> Generation:
 
 def _run(generation: Generation) -> Generation:
     attributes = tracing.turn_attributes(generation.turn, resume=generation.resume)
-    run = tracing.traced("chat.generation", generation.run(), attributes)
+    run = as_owner(generation.conversation_id, generation.run())  # the owner's language
+    run = tracing.traced("chat.generation", run, attributes)
     generation.task = asyncio.create_task(run, name=f"generation-{generation.turn_id}")
     workers.register(generation.turn_id, generation)
     return generation

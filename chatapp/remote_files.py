@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from interactions_client import (
     AsyncClient,
@@ -44,7 +45,20 @@ log = logging.getLogger(__name__)
 # Gemini keeps a file 48 hours; one about to expire is uploaded again rather than risked.
 LIFETIME = timedelta(hours=48)
 MARGIN = timedelta(hours=1)
-NOUNS = {"video": "video", "audio": "audio", "image": "image", "document": "document"}
+_UPLOADING = {
+    "video": gettext_lazy("Uploading video to Gemini… %s%%"),
+    "audio": gettext_lazy("Uploading audio to Gemini… %s%%"),
+    "image": gettext_lazy("Uploading image to Gemini… %s%%"),
+    "document": gettext_lazy("Uploading document to Gemini… %s%%"),
+    "file": gettext_lazy("Uploading file to Gemini… %s%%"),
+}
+_PROCESSING = {
+    "video": gettext_lazy("Processing video…"),
+    "audio": gettext_lazy("Processing audio…"),
+    "image": gettext_lazy("Processing image…"),
+    "document": gettext_lazy("Processing document…"),
+    "file": gettext_lazy("Processing file…"),
+}
 
 # Told, in words for the page, what the turn waits for ("Processing video…").
 Report = Callable[[str], Awaitable[None]]
@@ -150,7 +164,7 @@ async def _upload(client: AsyncClient, attachment: Attachment, report: Report) -
         attachment.file.storage.open, attachment.file.name, "rb"
     )
     uploaded = None
-    noun = NOUNS.get(attachment.kind, "file")
+    kind = attachment.kind if attachment.kind in _UPLOADING else "file"
     shown = -1
     try:
 
@@ -159,7 +173,7 @@ async def _upload(client: AsyncClient, attachment: Attachment, report: Report) -
             percent = sent * 100 // total if total else 100
             if percent // 5 > shown // 5:  # a frame every 5 %, not every chunk
                 shown = percent
-                await report(f"Uploading {noun} to Gemini… {percent}%")
+                await report(str(_UPLOADING[kind]) % percent)
 
         await progress(0, attachment.size)
 
@@ -169,7 +183,7 @@ async def _upload(client: AsyncClient, attachment: Attachment, report: Report) -
             display_name=attachment.name or None,
             on_progress=progress,
         )
-        await report(f"Processing {noun}…")
+        await report(str(_PROCESSING[kind]))
         active = await client.files.wait_active(
             str(uploaded.name), timeout=settings.FILES_API_ACTIVE_TIMEOUT_SECONDS
         )

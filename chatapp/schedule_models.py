@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Schedule(models.Model):
@@ -12,11 +13,11 @@ class Schedule(models.Model):
     person's time zone."""
 
     class Kind(models.TextChoices):
-        ONCE = "once", "Once"
-        DAILY = "daily", "Every day"
-        WEEKDAYS = "weekdays", "Monday to Friday"
-        WEEKLY = "weekly", "Every week"
-        CRON = "cron", "Cron expression"
+        ONCE = "once", _("Once")
+        DAILY = "daily", _("Every day")
+        WEEKDAYS = "weekdays", _("Monday to Friday")
+        WEEKLY = "weekly", _("Every week")
+        CRON = "cron", _("Cron expression")
 
     conversation = models.ForeignKey(
         "chatapp.Conversation", on_delete=models.CASCADE, related_name="schedules"

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import schedules
@@ -19,8 +20,10 @@ from .models import Conversation, Schedule
 
 class ScheduleForm(forms.ModelForm):  # type: ignore[misc]
     at = forms.DateTimeField(
-        label="When",
-        help_text="The first run (once), or the time of day and weekday it repeats at.",
+        label=gettext_lazy("When"),
+        help_text=gettext_lazy(
+            "The first run (once), or the time of day and weekday it repeats at."
+        ),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
@@ -28,8 +31,16 @@ class ScheduleForm(forms.ModelForm):  # type: ignore[misc]
     class Meta:
         model = Schedule
         fields = ["conversation", "prompt", "kind", "at", "cron", "time_zone"]
-        labels = {"kind": "Repeats", "cron": "Cron expression", "time_zone": "Time zone"}
-        help_texts = {"cron": "Only for “Cron expression”, e.g. 0 9 * * 1-5 (9:00 on weekdays)."}
+        labels = {
+            "conversation": gettext_lazy("Conversation"),
+            "prompt": gettext_lazy("Prompt"),
+            "kind": gettext_lazy("Repeats"),
+            "cron": gettext_lazy("Cron expression"),
+            "time_zone": gettext_lazy("Time zone"),
+        }
+        help_texts = {
+            "cron": gettext_lazy("Only for “Cron expression”, e.g. 0 9 * * 1-5 (9:00 on weekdays).")
+        }
         widgets = {"prompt": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, owner: Any, *args: Any, **kwargs: Any) -> None:
@@ -45,26 +56,28 @@ class ScheduleForm(forms.ModelForm):  # type: ignore[misc]
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise forms.ValidationError("Pick a time zone such as Europe/Rome.") from None
+            raise forms.ValidationError(gettext("Pick a time zone such as Europe/Rome.")) from None
         return name
 
     def clean_prompt(self) -> str:
         prompt = str(self.cleaned_data["prompt"]).replace("\x00", "").strip()
         if not prompt:
-            raise forms.ValidationError("Write the prompt to send.")
+            raise forms.ValidationError(gettext("Write the prompt to send."))
         return prompt
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         kind, cron = data.get("kind"), str(data.get("cron") or "").strip()
         if kind == Schedule.Kind.CRON and not schedules.valid_cron(cron):
-            self.add_error("cron", "That is not a cron expression (minute hour day month weekday).")
+            self.add_error(
+                "cron", gettext("That is not a cron expression (minute hour day month weekday).")
+            )
         at, zone = data.get("at"), data.get("time_zone")
         if isinstance(at, datetime) and zone:
             # What was typed is a time in the chosen zone, not in the server's.
             data["at"] = at.replace(tzinfo=None).replace(tzinfo=ZoneInfo(zone))
             if kind == Schedule.Kind.ONCE and data["at"] <= timezone.now():
-                self.add_error("at", "Pick a time in the future.")
+                self.add_error("at", gettext("Pick a time in the future."))
         return data
 
     def save(self, commit: bool = True) -> Schedule:

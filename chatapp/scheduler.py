@@ -12,9 +12,11 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import relay, schedules, turns, workers
 from .db_retry import forget_broken_connections
+from .languages import as_owner
 from .models import Conversation, Schedule
 from .protocol import ClientError, Send
 
@@ -36,7 +38,7 @@ async def run_due(now: datetime | None = None) -> list[int]:
             pk=schedule.pk, next_run=schedule.next_run, paused=False
         ).aupdate(next_run=following, last_run=now)
         if won:
-            await _fire(schedule)
+            await as_owner(schedule.conversation_id, _fire(schedule))  # in the owner's language
             ran.append(schedule.pk)
     return ran
 
@@ -45,7 +47,7 @@ async def _fire(schedule: Schedule) -> None:
     conversation = schedule.conversation
     owner = conversation.owner
     if not owner.is_active:
-        await schedules.failed(schedule, "Its owner's account is deactivated.")
+        await schedules.failed(schedule, gettext("Its owner's account is deactivated."))
         return
     leaf = conversation.current_turn_id or await _last_turn(conversation)
     frame = Send(type="send", conversation=conversation.pk, parent=leaf, text=schedule.prompt)
@@ -54,7 +56,9 @@ async def _fire(schedule: Schedule) -> None:
             started = await sync_to_async(turns.send)(owner, frame, await workers.channel())
             relay.start(started)
     except workers.ConversationBusy:
-        await schedules.failed(schedule, "An answer was still being written in the conversation.")
+        await schedules.failed(
+            schedule, gettext("An answer was still being written in the conversation.")
+        )
         return
     except ClientError as error:
         await schedules.failed(schedule, error.message)

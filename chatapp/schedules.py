@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext
+
 from . import frames
 from .models import Conversation, Schedule, Turn
 
@@ -71,7 +73,7 @@ async def after_run(conversation: Conversation, turn: Turn) -> None:
     if turn.status == Turn.Status.COMPLETED:
         await Schedule.objects.filter(pk=schedule_id).aupdate(failures=0, last_error="")
     else:
-        message = (turn.error or {}).get("message") or f"The answer ended {turn.status}."
+        message = (turn.error or {}).get("message") or gettext("The answer ended %s.") % turn.status
         await failed(schedule, str(message))
     await Conversation.objects.filter(pk=conversation.pk).aupdate(unseen=True)
     conversation.unseen = True

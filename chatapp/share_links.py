@@ -22,6 +22,7 @@ from django.db.models.signals import post_delete
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from .audit import record as audit_record
 from .branches import Tree, turn_id
@@ -81,12 +82,12 @@ def shared_branch(conversation: Conversation, leaf: str | int | None) -> list[Tu
         wanted = turn_id(leaf)
         turn = tree.by_id.get(wanted) if wanted is not None else None
         if turn is None:
-            raise ShareError("That message is not part of this conversation.")
+            raise ShareError(gettext("That message is not part of this conversation."))
         branch = tree.path_to(turn)
     if not branch:
-        raise ShareError("There is nothing to share yet: send a message first.")
+        raise ShareError(gettext("There is nothing to share yet: send a message first."))
     if any(t.is_active for t in branch):
-        raise ShareError("Wait until the answer is finished, then share.", status=409)
+        raise ShareError(gettext("Wait until the answer is finished, then share."), status=409)
     return branch
 
 
@@ -114,7 +115,8 @@ def create_link(user: Any, conversation: Conversation, leaf: str | int | None) -
     active = conversation.share_links.filter(revoked__isnull=True).count()
     if active >= MAX_ACTIVE_LINKS:
         raise ShareError(
-            f"This conversation already has {active} active links: revoke some first.", 409
+            gettext("This conversation already has %s active links: revoke some first.") % active,
+            409,
         )
     link = ShareLink(
         # Chosen here, not on save: the page is rendered first, and its file URLs hold it.
@@ -186,8 +188,11 @@ def _render(link: ShareLink) -> None:
 
 def _too_large(cap: int) -> ShareError:
     return ShareError(
-        f"This branch is too large to share: a share link holds at most {_megabytes(cap)}. "
-        "Share an earlier message, or export the conversation instead.",
+        gettext(
+            "This branch is too large to share: a share link holds at most %s. "
+            "Share an earlier message, or export the conversation instead."
+        )
+        % _megabytes(cap),
         413,
     )
 

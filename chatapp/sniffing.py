@@ -10,6 +10,9 @@ from __future__ import annotations
 import posixpath
 from typing import IO
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+
 # How much of a file is read to tell what it is.
 HEAD_BYTES = 64 * 1024
 
@@ -28,7 +31,17 @@ _ACTIVE_MARKERS = (b"<script", b"<html", b"<iframe", b"<!doctype", b"<?php", b"j
 
 Detected = tuple[str, str, str]  # (kind, mime_type, extension)
 
-_ACCEPTED = (
+
+def gettext_noop(message: str) -> str:
+    """Marks a description for makemessages; `refusal_message` translates it when shown."""
+    return message
+
+
+def gettext(message: str) -> str:
+    return str(translation.gettext(message))
+
+
+_ACCEPTED = gettext_lazy(
     "Attach images (PNG, JPEG, WebP, GIF, HEIC), audio (MP3, WAV, OGG, FLAC, AAC, M4A), "
     "video (MP4, MOV, WebM) or PDF documents."
 )
@@ -109,20 +122,24 @@ def _detect_mpeg_audio(head: bytes) -> Detected | None:
 
 def _what_it_is(head: bytes) -> str | None:
     """A plain name for a refused file, to say why ("HTML", "SVG"), if it can be told."""
-    return _markup(head) or _binary(head) or ("plain text" if _is_text(head[:1024]) else None)
+    return (
+        _markup(head)
+        or _binary(head)
+        or (gettext_noop("plain text") if _is_text(head[:1024]) else None)
+    )
 
 
 def _markup(head: bytes) -> str | None:
     text = head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<?xml", b"<svg", b"<!doctype svg", b"<!--")) and b"<svg" in text:
-        return "SVG"
+        return gettext_noop("SVG")
     html_starts = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe")
     if text.startswith(html_starts) or b"<html" in text:
-        return "HTML"
+        return gettext_noop("HTML")
     if text.startswith(b"<?php"):
-        return "a PHP script"
+        return gettext_noop("a PHP script")
     if text.startswith(b"<?xml"):
-        return "XML"
+        return gettext_noop("XML")
     return None
 
 
@@ -137,17 +154,17 @@ _MACH_O = (
 
 def _binary(head: bytes) -> str | None:
     if head.startswith((b"MZ", b"\x7fELF")) or head[:4] in _MACH_O:
-        return "a program"
+        return gettext_noop("a program")
     if head.startswith(b"#!"):
-        return "a script"
+        return gettext_noop("a script")
     if head.startswith(b"PK\x03\x04"):
-        return "a ZIP archive (Word, Excel and PowerPoint files are ZIPs too)"
+        return gettext_noop("a ZIP archive (Word, Excel and PowerPoint files are ZIPs too)")
     if head.startswith((b"Rar!", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")):
-        return "an archive"
+        return gettext_noop("an archive")
     if head.startswith(b"BM") or head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "a BMP or TIFF image"
+        return gettext_noop("a BMP or TIFF image")
     if head[4:12] in (b"ftypavif", b"ftypavis"):
-        return "an AVIF image"
+        return gettext_noop("an AVIF image")
     return None
 
 
@@ -165,13 +182,13 @@ def _claimed(name: str, content_type: str) -> str | None:
     """What the user seems to think the file is, only to word the refusal."""
     ext = posixpath.splitext(name.lower())[1]
     if content_type.startswith("image/") or ext in {".png", ".jpg", ".jpeg", ".gif", ".webp"}:
-        return "an image"
+        return gettext_noop("an image")
     if content_type.startswith("audio/") or ext in {".mp3", ".wav", ".ogg", ".flac", ".m4a"}:
-        return "audio"
+        return gettext_noop("audio")
     if content_type.startswith("video/") or ext in {".mp4", ".mov", ".webm"}:
-        return "a video"
+        return gettext_noop("a video")
     if content_type == "application/pdf" or ext == ".pdf":
-        return "a PDF"
+        return gettext_noop("a PDF")
     return None
 
 
@@ -179,15 +196,19 @@ def refusal_message(head: bytes, name: str = "", content_type: str = "") -> str:
     """Why a file whose type `detect` refused is not accepted, in the user's words."""
     what = _what_it_is(head)
     if what == "SVG":
-        return "SVG files are not accepted: they can carry scripts."
+        return gettext("SVG files are not accepted: they can carry scripts.")
     if what is None:
-        return f"This type of file is not supported. {_ACCEPTED}"
+        return gettext("This type of file is not supported.") + f" {_ACCEPTED}"
     claimed = _claimed(name, content_type)
     if claimed:
-        return f"That file is {what}, not {claimed}."
+        return gettext("That file is %(what)s, not %(claimed)s.") % {
+            "what": gettext(what),
+            "claimed": gettext(claimed),
+        }
     if what == "plain text":
-        return "Text files are not accepted: paste the text into the message instead."
-    return f"That file is {what}, which is not accepted. {_ACCEPTED}"
+        return gettext("Text files are not accepted: paste the text into the message instead.")
+    message = gettext("That file is %(what)s, which is not accepted.") % {"what": gettext(what)}
+    return f"{message} {_ACCEPTED}"
 
 
 def has_active_content(fp: IO[bytes], head: bytes, size: int) -> bool:

@@ -39,6 +39,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils.translation import gettext_lazy
 from django.views.generic import View
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import (
@@ -57,7 +58,7 @@ ENDPOINTS = {
     "OIDC_OP_ISSUER": "issuer",
 }
 CLOCK_SKEW_SECONDS = 60
-FAILED = "Single sign-on did not sign you in. Try again, or ask your administrator."
+FAILED = gettext_lazy("Single sign-on did not sign you in. Try again, or ask your administrator.")
 
 
 class ProviderError(Exception):

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import folders, limits, titles, usage
 from .branches import Tree
+from .composer import new_chat_settings
 from .db_retry import with_retries
 from .history import build_request
 from .media import Expander
@@ -90,7 +91,7 @@ def send(user: Any, frame: Send, worker: str) -> Started:
         created = renamed = False
         if frame.conversation is None:
             conversation = Conversation(
-                owner=user, title=title_from(text or "Attachment"), model=settings.DEFAULT_MODEL
+                owner=user, title=title_from(text or "Attachment"), **new_chat_settings(user)
             )
             if (folder := folders.owned_folder(user, frame.folder)) is not None:
                 folders.apply_defaults(conversation, folder)

@@ -17,10 +17,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import formats
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from PIL import Image
 
 from . import image_headers
 from .file_refs import as_uuid
+from .languages import grouped
 from .models import Attachment
 from .sniffing import HEAD_BYTES, detect, has_active_content, refusal_message
 from .user_errors import UserError
@@ -28,7 +31,7 @@ from .user_errors import UserError
 MAX_NAME_LENGTH = 120
 MAX_URL_LENGTH = 2048
 MAX_PER_MESSAGE = 10
-NOT_AVAILABLE = "One of the attachments is not available."
+NOT_AVAILABLE = gettext_lazy("One of the attachments is not available.")
 
 # Detected type → Pillow's format names, so a file must look the same to both. A JPEG with
 # more pictures after the first (phones' depth and HDR gain maps) is Pillow's "MPO".
@@ -39,9 +42,22 @@ _PILLOW_FORMATS = {
     "image/gif": {"GIF"},
 }
 _PILLOW_OPENERS = ["PNG", "JPEG", "WEBP", "GIF"]  # Pillow's JPEG opener also returns MPO
-DAMAGED_IMAGE = "That image is damaged or incomplete and could not be read."
+DAMAGED_IMAGE = gettext_lazy("That image is damaged or incomplete and could not be read.")
 # Pillow here has no HEIF decoder: these are accepted on their signature alone.
 _UNDECODED_IMAGES = {"image/heic", "image/heif"}
+
+
+# Per kind of file, what a file over its limit says.
+_TOO_LARGE = {
+    "image": gettext_lazy("That file is too large (%(size)s): the limit for images is %(limit)s."),
+    "audio": gettext_lazy(
+        "That file is too large (%(size)s): the limit for audio files is %(limit)s."
+    ),
+    "video": gettext_lazy("That file is too large (%(size)s): the limit for videos is %(limit)s."),
+    "document": gettext_lazy(
+        "That file is too large (%(size)s): the limit for documents is %(limit)s."
+    ),
+}
 
 
 class UploadError(UserError):
@@ -63,7 +79,7 @@ def validate_image(fp: IO[bytes]) -> tuple[int, int]:
     fp.seek(0)
     detected = detect(fp.read(HEAD_BYTES))
     if detected is None or detected[0] != "image":
-        raise UploadError("That file is not an image.")
+        raise UploadError(gettext("That file is not an image."))
     mime_type = detected[1]
     try:
         width, height = image_headers.extent(fp, mime_type)
@@ -72,8 +88,11 @@ def validate_image(fp: IO[bytes]) -> tuple[int, int]:
     limit = int(settings.UPLOAD_MAX_IMAGE_PIXELS)
     if width * height > limit:
         raise UploadError(
-            f"That image is too large to process ({width:,} × {height:,} pixels; "
-            f"the limit is {limit:,} pixels)."
+            gettext(
+                "That image is too large to process (%(width)s × %(height)s pixels; "
+                "the limit is %(limit)s pixels)."
+            )
+            % {"width": grouped(width), "height": grouped(height), "limit": grouped(limit)}
         )
     if mime_type in _UNDECODED_IMAGES:
         return (width, height)
@@ -86,7 +105,7 @@ def validate_image(fp: IO[bytes]) -> tuple[int, int]:
             fp.seek(0)
             with Image.open(fp, formats=_PILLOW_OPENERS) as im:
                 if im.format not in _PILLOW_FORMATS[mime_type]:
-                    raise UploadError("That image's content does not match its type.")
+                    raise UploadError(gettext("That image's content does not match its type."))
                 if im.width * im.height > width * height:
                     raise UploadError(DAMAGED_IMAGE)  # Pillow read a size we did not
                 if im.format == "PNG":
@@ -95,7 +114,8 @@ def validate_image(fp: IO[bytes]) -> tuple[int, int]:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UploadError(
-            f"That image is too large to process ({limit:,} pixels at most)."
+            gettext("That image is too large to process (%(limit)s pixels at most).")
+            % {"limit": grouped(limit)}
         ) from None
     except Exception:
         # Pillow raises many types (OSError, SyntaxError, ValueError, struct.error…) on bad data.
@@ -125,8 +145,9 @@ def human_size(size: int) -> str:
             break
         value /= 1024
     if unit == "bytes":
-        return f"{size} bytes"
-    return f"{value:.0f} {unit}" if value >= 10 or value.is_integer() else f"{value:.1f} {unit}"
+        return str(ngettext("%(n)s byte", "%(n)s bytes", size) % {"n": grouped(size)})
+    places = 0 if value >= 10 or value.is_integer() else 1
+    return f"{formats.number_format(value, places)} {unit}"
 
 
 def max_bytes(kind: str) -> int:
@@ -144,7 +165,7 @@ def store_upload(user: Any, uploaded_file: UploadedFile) -> Attachment:
     head = uploaded_file.read(HEAD_BYTES)
     uploaded_file.seek(0)
     if size == 0 or not head:
-        raise UploadError("That file is empty.")
+        raise UploadError(gettext("That file is empty."))
 
     detected = detect(head)
     if detected is None:
@@ -153,17 +174,17 @@ def store_upload(user: Any, uploaded_file: UploadedFile) -> Attachment:
 
     limit = max_bytes(kind)
     if size > limit:
-        noun = {"image": "images", "audio": "audio files", "video": "videos"}.get(kind, "documents")
+        too_large = str(_TOO_LARGE.get(kind, _TOO_LARGE["document"]))
         raise UploadError(
-            f"That file is too large ({human_size(size)}): "
-            f"the limit for {noun} is {human_size(limit)}.",
-            status=413,
+            too_large % {"size": human_size(size), "limit": human_size(limit)}, status=413
         )
 
     if kind == "image":
         validate_image(uploaded_file)
         if has_active_content(uploaded_file, head, size):
-            raise UploadError("That image also contains HTML or script, so it was refused.")
+            raise UploadError(
+                gettext("That image also contains HTML or script, so it was refused.")
+            )
 
     attachment = Attachment(
         owner=user, kind=kind, mime_type=mime_type, extension=extension, size=size, name=name
@@ -196,7 +217,9 @@ def resolve(user: Any, ids: list[str]) -> list[Attachment]:
         if value not in wanted:
             wanted.append(value)
     if len(wanted) > MAX_PER_MESSAGE:
-        raise UploadError(f"Attach at most {MAX_PER_MESSAGE} files to one message.")
+        raise UploadError(
+            gettext("Attach at most %(n)s files to one message.") % {"n": MAX_PER_MESSAGE}
+        )
     if not wanted:
         return []
     found = {
@@ -242,20 +265,20 @@ _URL_DEFAULTS = {"audio": "audio/mpeg", "video": "video/mp4"}
 def media_url_content(url: str, kind: str = "audio") -> dict[str, Any]:
     """A content item pointing the API at a public http(s) media URL. Never fetched here."""
     if kind not in _URL_DEFAULTS:
-        raise UploadError("Only audio or video links can be attached.")
+        raise UploadError(gettext("Only audio or video links can be attached."))
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise UploadError("That link is empty or too long.")
+        raise UploadError(gettext("That link is empty or too long."))
     if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in url):
-        raise UploadError("That link contains spaces or control characters.")
+        raise UploadError(gettext("That link contains spaces or control characters."))
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError:
-        raise UploadError("That link is not a valid URL.") from None
+        raise UploadError(gettext("That link is not a valid URL.")) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise UploadError("Only http:// and https:// links can be attached.")
+        raise UploadError(gettext("Only http:// and https:// links can be attached."))
     if "@" in parts.netloc:
-        raise UploadError("Links with a user name or password can't be attached.")
+        raise UploadError(gettext("Links with a user name or password can't be attached."))
     ext = posixpath.splitext(parts.path.lower())[1]
     types = _AUDIO_URL_TYPES if kind == "audio" else _VIDEO_URL_TYPES
     mime_type = types.get(ext, _URL_DEFAULTS[kind])

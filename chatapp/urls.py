@@ -12,6 +12,7 @@ from . import (
     file_views,
     folder_views,
     knowledge_views,
+    language_views,
     metrics,
     schedule_views,
     share_views,
@@ -67,6 +68,7 @@ urlpatterns = [
     path("sidebar/", views.sidebar, name="sidebar"),
     path("schedules/", schedule_views.schedules_page, name="schedules"),
     path("usage/", usage_views.my_usage, name="my_usage"),
+    path("language", language_views.choose_language, name="choose_language"),
     path(
         "schedules/<int:pk>/<str:action>",
         schedule_views.schedule_action,

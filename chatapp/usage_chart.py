@@ -9,9 +9,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils import formats
+from django.utils.translation import ngettext, pgettext
+
+
+def _number(value: int | Decimal, money: bool) -> str:
+    """A figure in the page's language: grouped digits, and dollars with two decimals."""
+    if money:
+        return "$" + str(formats.number_format(value, 2, force_grouping=True))
+    return str(formats.number_format(value, force_grouping=True))
+
 
 def _amount(value: int | Decimal, money: bool) -> str:
-    return f"${value:,.2f}" if money else f"{value:,} tokens"
+    if money:
+        return _number(value, money)
+    return str(ngettext("%(n)s token", "%(n)s tokens", int(value)) % {"n": _number(value, money)})
 
 
 def bar_chart(
@@ -55,7 +67,7 @@ def bar_chart(
         "scale_x": left - 6,
         "scale_y": top + 10,
         # The top of the scale.
-        "peak": (f"${peak:,.2f}" if money else f"{peak:,}") if any(totals.values()) else "",
+        "peak": _number(peak, money) if any(totals.values()) else "",
         "label": label,
         "bars": bars,
         "labels": labels,
@@ -63,4 +75,5 @@ def bar_chart(
 
 
 def _short(day: date) -> str:
-    return f"{day:%b} {day.day}"
+    # Translators: a day on the usage chart's axis, in Django's date format ("M j" is "Dec 4").
+    return str(formats.date_format(day, pgettext("chart day", "M j")))

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from . import limit_rules, usage, usage_chart
+from . import languages, limit_rules, usage, usage_chart
 
 
 @login_required
@@ -27,6 +27,7 @@ def my_usage(request: HttpRequest) -> HttpResponse:
         "today": today,
         "left_today": None if per_day is None else max(per_day - today, 0),
         "used_share": None if not per_day else min(100, round(100 * today / per_day)),
+        "chosen_language": languages.preferred(request.user.pk) or "",  # "" follows the browser
         "totals": {
             "messages": sum(r.messages for r in data.rows),
             "tokens": sum(r.total_tokens for r in data.rows),

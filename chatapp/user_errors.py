@@ -17,6 +17,7 @@ class UserError(Exception):
     """Something a person asked for that cannot be done, in words fit to show them."""
 
     def __init__(self, message: str, status: int = 400, field: str | None = None) -> None:
+        message = str(message)  # a lazy translation, in the language of whoever asked
         super().__init__(message)
         self.message = message
         self.status = status

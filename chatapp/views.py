@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from . import folders, shutdown, titles
+from . import composer, folders, shutdown, titles
 from .branches import Tree
 from .folder_models import Folder
 from .forms import SettingsForm
@@ -75,21 +75,24 @@ def signup(request: HttpRequest) -> HttpResponse:
 def chat_context(
     request: HttpRequest, conversation: Conversation | None, folder: Folder | None = None
 ) -> dict[str, Any]:
-    """The chat page's context; a new chat in `folder` starts with the folder's settings."""
+    """The chat page's context; a new chat starts with the model and chips its person used
+    last, or in `folder` with the folder's settings."""
     folder = conversation.folder if conversation else folder
-    new = Conversation(owner=request.user)
-    if folder is not None:
-        folders.apply_defaults(new, folder)
-    settings_form = SettingsForm(instance=conversation or new)
-    if conversation is None and folder is not None and folder.model:
-        settings_form.initial["model"] = folder.model  # not the deployment's default
+    if conversation is None:
+        conversation = Conversation(owner=request.user, **composer.new_chat_settings(request.user))
+        if folder is not None:
+            folders.apply_defaults(conversation, folder)
+    form = SettingsForm(instance=conversation)
+    if not conversation.pk:
+        form.initial["model"] = conversation.model  # not the deployment's default
     return {
-        "conversation": conversation,
+        "conversation": conversation if conversation.pk else None,
         "available_tools": available_tools(),
-        "settings_form": settings_form,
+        "settings_form": form,
         "sidebar": sidebar_page(request, folder),
         "folder_form": folders.FolderForm(),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
+        **composer.context(form, conversation.model),
     }
 
 
@@ -143,6 +146,7 @@ def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return form_error_response(form)
     form.save()
+    composer.remember(request.user, conversation)
     return JsonResponse({"ok": True})
 
 
@@ -206,6 +210,7 @@ def new_conversation(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return form_error_response(form)
     conversation = form.save()
+    composer.remember(request.user, conversation)
     return JsonResponse({"id": conversation.pk, "url": conversation.get_absolute_url()})
 
 

@@ -2,7 +2,8 @@
 # Make sure the Debian packages the tests drive are there: Chromium for the browser tests
 # (tests/e2e; Playwright never downloads a browser of its own) and nginx for the test of
 # the shipped proxy configuration (tests/deploy/test_proxy.py); npm (with node) for the
-# JavaScript linter `make lint` runs.
+# JavaScript linter `make lint` runs; gettext (msgfmt, xgettext) for scripts/messages.sh and
+# the catalogue test (tests/app/test_translations.py).
 #
 # Missing ones are installed with apt-get, which needs root (or passwordless sudo).
 # Non-interactive, for CI; any failure stops `make test` loudly.
@@ -20,6 +21,7 @@ missing=""
 [ -x "$CHROMIUM" ] || missing="$missing chromium"
 [ -x "$NGINX" ] || missing="$missing nginx-light"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+command -v msgfmt >/dev/null 2>&1 || missing="$missing gettext"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -29,7 +29,7 @@ export const attachments = {
     if (maxBytes) options.maxBytes = maxBytes;
     if (maxFiles) options.maxFiles = maxFiles;
     tray.setAttribute("role", "list");
-    tray.setAttribute("aria-label", "Attachments");
+    tray.setAttribute("aria-label", gettext("Attachments"));
     if (input) {
       input.multiple = true;
       if (!input.accept) input.accept = DEFAULT_ACCEPT;
@@ -76,18 +76,18 @@ function addFiles(files) {
       key: nextKey++,
       state: "queued",
       file,
-      name: file.name || "pasted file",
+      name: file.name || gettext("pasted file"),
       size: file.size,
       kind: kindOf(file.type),
       mimeType: "",
     };
     items.push(item);
     if (items.filter((i) => i.state !== "error").length > options.maxFiles) {
-      fail(item, `At most ${options.maxFiles} files can be attached to one message.`);
+      fail(item, interpolate(ngettext("At most %s file can be attached to one message.", "At most %s files can be attached to one message.", options.maxFiles), [options.maxFiles]));
     } else if (file.size > options.maxBytes) {
-      fail(item, `That file is too large: the largest upload allowed is ${humanSize(options.maxBytes)}.`);
+      fail(item, interpolate(gettext("That file is too large: the largest upload allowed is %s."), [humanSize(options.maxBytes)]));
     } else if (file.size === 0) {
-      fail(item, "That file is empty.");
+      fail(item, gettext("That file is empty."));
     }
     render(item);
   }
@@ -125,7 +125,7 @@ async function upload(item) {
     });
   } catch (error) {
     if (error.name === "AbortError") return; // removed by the user
-    fail(item, error instanceof TypeError ? "The upload failed: check your connection and try again." : error.message);
+    fail(item, error instanceof TypeError ? gettext("The upload failed: check your connection and try again.") : error.message);
   } finally {
     item.file = null;
     item.controller = null;
@@ -166,9 +166,9 @@ async function readJson(response) {
 function uploadError(response, json) {
   if (json && json.error) return json.error;
   // Without JSON: the login page (session ended) or Django's CSRF page.
-  if (response.redirected || response.status === 403) return "Your session has ended: reload the page and try again.";
-  if (response.status === 413) return "That file is too large.";
-  return `The upload failed (the server answered ${response.status}).`;
+  if (response.redirected || response.status === 403) return gettext("Your session has ended: reload the page and try again.");
+  if (response.status === 413) return gettext("That file is too large.");
+  return interpolate(gettext("The upload failed (the server answered %s)."), [response.status]);
 }
 
 function fail(item, message) {
@@ -248,14 +248,14 @@ function showOffer(url) {
   el.setAttribute("role", "listitem");
   const label = document.createElement("span");
   label.className = "att-offer-text";
-  label.textContent = `Audio link: ${shortUrl(url)}`;
+  label.textContent = interpolate(gettext("Audio link: %s"), [shortUrl(url)]);
   label.title = url;
   const attach = document.createElement("button");
   attach.type = "button";
   attach.className = "btn-small att-offer-btn";
-  attach.textContent = "Attach as audio";
+  attach.textContent = gettext("Attach as audio");
   attach.addEventListener("click", () => attachLink(url));
-  const dismiss = closeButton("Dismiss", () => { dismissOffer(); els.prompt.focus(); });
+  const dismiss = closeButton(gettext("Dismiss"), () => { dismissOffer(); els.prompt.focus(); });
   el.append(label, attach, dismiss);
   els.tray.append(el);
   offer = { url, el };
@@ -336,17 +336,17 @@ function render(item) {
   }
   info.append(name, meta);
 
-  const close = closeButton(`Remove ${item.name}`, () => remove(item));
+  const close = closeButton(interpolate(gettext("Remove %s"), [item.name]), () => remove(item));
   el.replaceChildren(preview, info, close);
   el.setAttribute("aria-busy", String(item.state === "uploading" || item.state === "queued"));
 }
 
 function metaText(item) {
   switch (item.state) {
-    case "queued": return `${humanSize(item.size)} · waiting…`;
-    case "uploading": return `${humanSize(item.size)} · uploading… ${item.percent ?? 0}%`;
+    case "queued": return interpolate(gettext("%s · waiting…"), [humanSize(item.size)]);
+    case "uploading": return interpolate(gettext("%(size)s · uploading… %(percent)s%"), { size: humanSize(item.size), percent: item.percent ?? 0 }, true);
     case "error": return item.error;
-    case "link": return `Audio link · ${hostOf(item.url)}`;
+    case "link": return interpolate(gettext("Audio link · %s"), [hostOf(item.url)]);
     default: return humanSize(item.size);
   }
 }
@@ -388,12 +388,15 @@ function typeLabel(item) {
 
 function humanSize(size) {
   if (size == null) return "";
-  if (size < 1024) return `${size} bytes`;
+  const lang = document.documentElement.lang || undefined;
+  if (size < 1024) return interpolate(ngettext("%s byte", "%s bytes", size), [new Intl.NumberFormat(lang).format(size)]);
   const units = ["KB", "MB", "GB"];
   let value = size / 1024;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-  return `${value >= 10 || Number.isInteger(value) ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+  const digits = value >= 10 || Number.isInteger(value) ? 0 : 1;
+  const number = new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return `${number.format(value)} ${units[unit]}`;
 }
 
 function hostOf(url) {

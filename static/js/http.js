@@ -19,7 +19,7 @@ export async function postForm(url, data) {
   try { json = await response.json(); } catch { /* a redirect or an empty body */ }
   if (!response.ok) {
     const errors = json.errors ? Object.values(json.errors).flat().join(" ") : "";
-    throw new Error(errors || `The server answered ${response.status}.`);
+    throw new Error(errors || interpolate(gettext("The server answered %s."), [response.status]));
   }
   return json;
 }

@@ -7,7 +7,7 @@ async function copy(text, button) {
   try {
     await navigator.clipboard.writeText(text);
     const label = button.textContent;
-    button.textContent = "Copied";
+    button.textContent = gettext("Copied");
     setTimeout(() => { button.textContent = label; }, 1500);
   } catch { /* copying not allowed here */ }
 }

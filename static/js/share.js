@@ -22,16 +22,16 @@ function buildDialog() {
   const d = el("dialog", { className: "share-dialog", id: "share-dialog" });
   d.setAttribute("aria-labelledby", "share-dialog-title");
   const close = el("button", { type: "button", className: "icon-btn share-close", textContent: "×" });
-  close.setAttribute("aria-label", "Close");
+  close.setAttribute("aria-label", gettext("Close"));
   close.addEventListener("click", () => d.close());
-  const create = el("button", { type: "button", className: "btn-primary", id: "share-create", textContent: "Create link" });
+  const create = el("button", { type: "button", className: "btn-primary", id: "share-create", textContent: gettext("Create link") });
   create.addEventListener("click", () => createLink());
   d.append(
     el("div", { className: "share-dialog-head" },
-      el("h2", { id: "share-dialog-title", textContent: "Share a read-only link" }), close),
-    el("p", { className: "muted", textContent: "Anyone with the link can read the branch on screen as it is now, without signing in. Later messages and other branches are not included. You can revoke a link at any time." }),
+      el("h2", { id: "share-dialog-title", textContent: gettext("Share a read-only link") }), close),
+    el("p", { className: "muted", textContent: gettext("Anyone with the link can read the branch on screen as it is now, without signing in. Later messages and other branches are not included. You can revoke a link at any time.") }),
     el("div", { className: "share-actions" }, create, el("span", { className: "form-status", id: "share-status", role: "status" })),
-    el("h3", { textContent: "Links of this conversation" }),
+    el("h3", { textContent: gettext("Links of this conversation") }),
     el("ul", { className: "share-list", id: "share-list" }),
   );
   d.addEventListener("click", (event) => { if (event.target === d) d.close(); });
@@ -68,28 +68,30 @@ async function refreshList() {
     credentials: "same-origin",
     headers: { Accept: "application/json" },
   });
-  if (!response.ok) { list.replaceChildren(el("li", { className: "muted", textContent: "The links could not be loaded." })); return; }
+  if (!response.ok) { list.replaceChildren(el("li", { className: "muted", textContent: gettext("The links could not be loaded.") })); return; }
   const { links } = await response.json();
-  list.replaceChildren(...(links.length ? links.map(linkItem) : [el("li", { className: "muted", textContent: "No links yet." })]));
+  list.replaceChildren(...(links.length ? links.map(linkItem) : [el("li", { className: "muted", textContent: gettext("No links yet.") })]));
 }
 
 function linkItem(link) {
-  const when = new Date(link.created).toLocaleString();
-  const about = `${link.turns} message${link.turns === 1 ? "" : "s"} · ${when}` + (link.last_message ? ` · “${link.last_message}”` : "");
+  const lang = document.documentElement.lang || undefined;
+  const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" }).format(new Date(link.created));
+  const count = interpolate(ngettext("%s message", "%s messages", link.turns), [new Intl.NumberFormat(lang).format(link.turns)]);
+  const about = `${count} · ${when}` + (link.last_message ? ` · “${link.last_message}”` : "");
   const item = el("li", { className: "share-item" + (link.active ? "" : " revoked") });
   const url = el("input", { type: "text", readOnly: true, value: link.url, className: "share-url" });
-  url.setAttribute("aria-label", "Share link");
+  url.setAttribute("aria-label", gettext("Share link"));
   url.addEventListener("focus", () => url.select());
   const row = el("div", { className: "share-row" }, url);
   if (link.active) {
-    const copy = el("button", { type: "button", className: "btn-small", textContent: "Copy" });
+    const copy = el("button", { type: "button", className: "btn-small", textContent: gettext("Copy") });
     copy.addEventListener("click", () => copyText(link.url, copy));
-    const open = el("a", { className: "btn-small", href: link.url, target: "_blank", rel: "noopener noreferrer", textContent: "Open" });
-    const revoke = el("button", { type: "button", className: "btn-small danger", textContent: "Revoke" });
+    const open = el("a", { className: "btn-small", href: link.url, target: "_blank", rel: "noopener noreferrer", textContent: gettext("Open") });
+    const revoke = el("button", { type: "button", className: "btn-small danger", textContent: gettext("Revoke") });
     revoke.addEventListener("click", () => revokeLink(link));
     row.append(copy, open, revoke);
   } else {
-    row.append(el("span", { className: "badge", textContent: "Revoked" }));
+    row.append(el("span", { className: "badge", textContent: gettext("Revoked") }));
   }
   item.append(row, el("div", { className: "share-about muted", textContent: about }));
   return item;
@@ -99,14 +101,14 @@ async function createLink() {
   const id = Number(dialog.dataset.conversation);
   const button = dialog.querySelector("#share-create");
   button.disabled = true;
-  setStatus("Creating…");
+  setStatus(gettext("Creating…"));
   try {
     const link = await postForm(pageUrl("shareUrl", id), { leaf: onScreenLeaf(id) });
     await refreshList();
     const created = Array.from(dialog.querySelectorAll(".share-url")).find((input) => input.value === link.url);
     created?.focus();
     const copied = await copyText(link.url);
-    setStatus(copied ? "Link created and copied." : "Link created.");
+    setStatus(copied ? gettext("Link created and copied.") : gettext("Link created."));
   } catch (error) {
     setStatus(error.message);
   } finally {
@@ -120,7 +122,7 @@ async function revokeLink(link) {
   if (!sure) return;
   try {
     await postForm(pageUrl("revokeUrl", "", link.token), {});
-    setStatus("Link revoked.");
+    setStatus(gettext("Link revoked."));
   } catch (error) {
     setStatus(error.message);
   }
@@ -132,7 +134,7 @@ async function copyText(text, button = null) {
     await navigator.clipboard.writeText(text);
     if (button) {
       const label = button.textContent;
-      button.textContent = "Copied";
+      button.textContent = gettext("Copied");
       setTimeout(() => { button.textContent = label; }, 1500);
     }
     return true;
@@ -174,7 +176,7 @@ if (chat) {
     try {
       const result = await postForm(importForm.action, data);
       if (result.notes?.length) {
-        await askToConfirm(result.notes.join("\n"), () => true, { title: gettext("Imported"), action: gettext("Open it") });
+        await askToConfirm(result.notes.join("\n"), () => true, { title: gettext("Imported."), action: gettext("Open it") });
       }
       location.href = result.url;
     } catch (error) {

@@ -51,7 +51,10 @@ def test_no_serious_violations_on_chat_sign_in_share_and_usage_pages(
 
     page.click("#settings-btn")
     assert serious(page) == [], "chat page with its settings open"
-    page.click("#settings-btn")
+    page.get_by_role("button", name="Close options").click()
+    page.click("#model-btn")
+    assert serious(page) == [], "chat page with the model picker open"
+    page.keyboard.press("Escape")
 
     page.click("#share-btn")
     page.click("#share-create")

@@ -140,8 +140,7 @@ def test_every_page_of_the_chat_works_under_the_policy(
     assert "camera=()" in home.headers["permissions-policy"]
 
     # Google Search: the suggestions widget, styled, in its sandboxed srcdoc frame.
-    open_settings(page)
-    page.check("input[name=google_search]")
+    page.locator(".chip-toggle", has_text="Google Search").click()
     turn = send_message(page, "Search the web for content security policy")
     wait_status(turn, "completed")
     chip = page.frame_locator("iframe.search-suggestions").locator("a.chip")
@@ -150,9 +149,10 @@ def test_every_page_of_the_chat_works_under_the_policy(
     watch.check("an answer with search suggestions")
 
     # An image model: the generated image is served from /files/ and shows.
+    page.locator(".chip-toggle", has_text="Google Search").click()
+    page.locator("#model-btn").click()
+    page.get_by_role("option", name=re.compile("Nano Banana 2")).click()
     open_settings(page)
-    page.uncheck("input[name=google_search]")
-    page.select_option("#set-model", "gemini-3.1-flash-image")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator("#settings-status")).not_to_be_empty()
     turn = send_message(page, "Draw a lighthouse called Quillfeather")
@@ -172,6 +172,11 @@ def test_every_page_of_the_chat_works_under_the_policy(
     page.fill("#conv-search", "Quillfeather")
     expect(page.locator("#conv-list .conv-item")).to_have_count(1)
     open_settings(page)
+    page.get_by_role("button", name="Close options").click()
+    # Back to the text model: the admin's next new chats (other tests) start with it.
+    page.locator("#model-btn").click()
+    page.get_by_role("option", name=re.compile("Gemini 3.5 Flash")).click()
+    expect(page.locator("#model-btn")).to_contain_text("Gemini 3.5 Flash")
     watch.check("the conversation, reloaded")
 
     # A share link, seen by a stranger; a link that does not exist.

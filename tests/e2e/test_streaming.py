@@ -30,7 +30,8 @@ def test_send_message_streams_then_renders_markdown(page: Page) -> None:
     turn = send_message(page, text)
     expect(turn.locator(".msg-user .user-text")).to_have_text(text)
     expect(page.locator("#stop-btn")).to_be_visible()
-    expect(page.locator("#send-btn")).to_be_hidden()
+    # Send stays, as Queue: a message written now waits for the answer to end.
+    expect(page.locator("#send-btn")).to_have_text("Queue")
 
     wait_for_text(turn, 40)
     screenshot(page, "streaming")

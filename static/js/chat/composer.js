@@ -1,22 +1,40 @@
 // The composer: sending a message (with its attachments), Enter / Shift+Enter, Esc and Stop.
+// A message written while an answer is being written waits in the queue (chat/queue.js) and
+// is sent when the answer ends; "Stop and send" stops the answer, and the queue goes at once.
 import { attachments } from "../attachments.js";
 import { lastTurn, prompt, runningTurn, showError, state, stopBtn } from "./page.js";
+import { queue } from "./queue.js";
 import { isDirty, saveSettings } from "./settings.js";
-import { send } from "./socket.js";
+import { isOpen, send } from "./socket.js";
 
 const composer = document.getElementById("composer");
 // Messages sent but not yet accepted, by client id: a refused one goes back in the composer.
 const unsent = new Map();
+// A message sent whose turn has not shown yet: the last turn on screen when it left.
+let awaiting = null;
+
+function busy() {
+  return Boolean(runningTurn()) || awaiting !== null;
+}
 
 async function submit() {
-  const text = prompt.value.trim();
-  const files = attachments.ids();
-  const mediaUrls = attachments.mediaUrls();
-  if (!text && !files.length && !mediaUrls.length) return;
-  if (attachments.busy()) return showError("Wait until the files have finished uploading.");
-  if (runningTurn()) return showError("Wait for the current answer, or stop it.");
+  const message = {
+    text: prompt.value.trim(),
+    files: attachments.ids(),
+    mediaUrls: attachments.mediaUrls(),
+  };
+  if (!message.text && !message.files.length && !message.mediaUrls.length) return;
+  if (attachments.busy()) return showError(gettext("Wait until the files have finished uploading."));
+  if (busy()) queue.add(message);
+  else if (!(await sendNow(message))) return;
+  prompt.value = "";
+  attachments.clear();
+  autosize();
+}
+
+async function sendNow({ text, files, mediaUrls }) {
   if (!state.conversationId && isDirty()) {
-    try { await saveSettings(); } catch (error) { return showError(error.message); }
+    try { await saveSettings(); } catch (error) { showError(error.message); return false; }
   }
   const last = lastTurn();
   const clientId = String(Date.now());
@@ -31,10 +49,20 @@ async function submit() {
     client_id: clientId,
   });
   unsent.set(clientId, text);
-  setTimeout(() => unsent.delete(clientId), 30000);
-  prompt.value = "";
-  attachments.clear();
-  autosize();
+  awaiting = { clientId, after: last?.dataset.turn ?? null };
+  setTimeout(() => {
+    unsent.delete(clientId);
+    if (awaiting?.clientId === clientId) { awaiting = null; sendQueued(); }
+  }, 30000);
+  return true;
+}
+
+/** After the turns changed: a new turn ends the wait; an idle conversation gets the next. */
+function sendQueued() {
+  if (awaiting && (lastTurn()?.dataset.turn ?? null) !== awaiting.after) awaiting = null;
+  if (busy() || !queue.length || !isOpen()) return;
+  const next = queue.next();
+  if (next) sendNow(next);
 }
 
 function autosize() {
@@ -56,6 +84,7 @@ export function onError(frame) {
     autosize();
   }
   unsent.delete(frame.client_id);
+  if (awaiting?.clientId === frame.client_id) awaiting = null;
 }
 
 export function initComposer() {
@@ -68,9 +97,16 @@ export function initComposer() {
     }
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !event.target.closest?.(".edit-form")) stopRunning();
+    if (event.key === "Escape" && !event.target.closest?.(".edit-form, dialog, .send-queue")) stopRunning();
   });
   stopBtn.addEventListener("click", stopRunning);
+  document.getElementById("stop-and-send").addEventListener("click", () => {
+    if (runningTurn()) stopRunning();
+    else sendQueued();
+  });
+  document.addEventListener("turns-changed", sendQueued);
+  // Also after a reconnection with nothing running (no frame comes to say the way is free).
+  setInterval(sendQueued, 1000);
   attachments.init({
     composer,
     prompt,

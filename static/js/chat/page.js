@@ -39,12 +39,15 @@ export function scrollToBottom() {
   messages.scrollTop = messages.scrollHeight;
 }
 
-/** After turns changed: Send or Stop, and follow the answer when the reader is at the end. */
+/** After turns changed: Stop while an answer is written (Send then queues), follow the
+ * answer when the reader is at the end, and tell the composer's features (`turns-changed`). */
 export function afterChange() {
   const running = runningTurn();
   stopBtn.hidden = !running;
-  sendBtn.hidden = Boolean(running);
+  sendBtn.textContent = running ? gettext("Queue") : gettext("Send");
+  sendBtn.setAttribute("aria-label", running ? gettext("Queue message") : gettext("Send message"));
   if (isNearBottom(400)) scrollToBottom();
+  document.dispatchEvent(new CustomEvent("turns-changed"));
 }
 
 let errorTimer = null;
