@@ -175,7 +175,9 @@ def test_folders_carry_defaults_to_new_chats(own_page: Page) -> None:
     folder_id = page.url.rstrip("/").rsplit("/", 1)[1]
     expect(page.locator("#set-model")).to_have_value("gemini-3.1-pro-preview")
     expect(page.locator("#set-system")).to_have_value("Answer like a careful librarian.")
-    expect(page.locator("#settings input[name=google_search]")).to_be_checked()
+    expect(page.locator('.chip-toggle[data-field="google_search"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
     turn = send_message(page, "Find me a book about bees")
     wait_status(turn, "completed")
     expect(turn.locator(".model-name")).to_have_text("gemini-3.1-pro-preview")
@@ -273,8 +275,9 @@ def test_a_menu_near_the_bottom_stays_in_the_window(own_page: Page) -> None:
 def test_the_unseen_dot_shows_on_a_long_title(own_page: Page) -> None:
     page = own_page
     page.goto("/")
-    page.get_by_role("button", name="Conversation settings").click()
-    page.locator("#set-background").check()
+    background = page.locator('.chip-toggle[data-field="background"]')
+    background.click()
+    expect(background).to_have_attribute("aria-pressed", "true")
     long = "Please write a very long and thorough report about " + "honey bees " * 12
     turn = send_message(page, long)
     wait_status(turn, "completed")
