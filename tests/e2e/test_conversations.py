@@ -204,8 +204,22 @@ def test_folders_carry_defaults_to_new_chats(own_page: Page) -> None:
     open_menu(item(page, loose)).get_by_role("button", name="Move to folder…").click()
     move = page.get_by_role("dialog", name="Move to folder")
     move.get_by_label("Folder").select_option(label="Research <i>desk</i>")
+    expect(move.get_by_label("Folder")).to_have_value(folder_id)
     move.get_by_role("button", name="Move").click()
     expect(item(page, loose)).to_have_count(0)
+
+    # Editing shows what was saved; a new name shows at once.
+    open_menu(folder).get_by_role("button", name="Edit folder…").click()
+    edit = page.get_by_role("dialog", name="Edit folder")
+    expect(edit.get_by_label("Name")).to_have_value("Research <i>desk</i>")
+    expect(edit.get_by_label("Model")).to_have_value("gemini-3.1-pro-preview")
+    expect(edit.get_by_label("System instruction")).to_have_value(
+        "Answer like a careful librarian."
+    )
+    expect(edit.get_by_label("Google Search")).to_be_checked()
+    edit.get_by_label("Name").fill("Library")
+    edit.get_by_role("button", name="Save").click()
+    expect(folder.locator(".folder-title")).to_have_text("Library")
 
     # Deleting the folder keeps its chats, back in the main list.
     open_menu(folder).get_by_role("button", name="Delete folder…").click()
