@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from . import catalogue
+from .mcp_models import McpServer
 from .models import Conversation, Preferences
 from .tools import available as available_tools
 
@@ -46,6 +47,13 @@ CHIPS: tuple[Chip, ...] = (
         _("Agents choose their own tools."),
     ),
     Chip(
+        "google_maps",
+        _("Google Maps"),
+        _("Places from Google Maps, near you if you allow your location"),
+        TEXT,
+        _("Only text models ground on Google Maps."),
+    ),
+    Chip(
         "url_context",
         _("URL context"),
         _("Reads the pages linked in the message"),
@@ -65,6 +73,14 @@ CHIPS: tuple[Chip, ...] = (
         _("The functions your team set up for the model to call"),
         TEXT,
         _("Only text models call the team's tools."),
+        mode="any",
+    ),
+    Chip(
+        "mcp_servers",
+        _("MCP servers"),
+        _("Tools on the MCP servers your team registered"),
+        TEXT,
+        _("Only text models call MCP servers."),
         mode="any",
     ),
     Chip(
@@ -94,9 +110,14 @@ def picker_groups() -> list[dict[str, Any]]:
     ]
 
 
+def mcp_server_names() -> list[str]:
+    return list(McpServer.objects.filter(enabled=True).values_list("name", flat=True))
+
+
 def chips() -> list[Chip]:
-    """The chips this deployment shows (team tools only when the team has some)."""
-    return [c for c in CHIPS if c.field != "tools" or available_tools()]
+    """The chips this deployment shows (team tools and MCP servers only when there are some)."""
+    shown = {"tools": bool(available_tools()), "mcp_servers": bool(mcp_server_names())}
+    return [c for c in CHIPS if shown.get(c.field, True)]
 
 
 def is_on(conversation: Conversation, chip: Chip) -> bool:
@@ -109,13 +130,14 @@ def new_chat_settings(user: Any) -> dict[str, Any]:
     model = preferences.model if catalogue.is_offered(preferences.model) else ""
     chosen: dict[str, Any] = {"model": model or settings.DEFAULT_MODEL}
     kept = preferences.defaults if isinstance(preferences.defaults, dict) else {}
-    tools = {t.name for t in available_tools()}
+    # Lists keep only names that still exist here.
+    names = {"tools": {t.name for t in available_tools()}, "mcp_servers": set(mcp_server_names())}
     for chip in CHIPS:
         value = kept.get(chip.field)
         if chip.mode == "switch" and isinstance(value, bool):
             chosen[chip.field] = value
-        elif chip.field == "tools" and isinstance(value, list):
-            chosen["tools"] = [name for name in value if name in tools]
+        elif chip.mode == "any" and isinstance(value, list):
+            chosen[chip.field] = [name for name in value if name in names[chip.field]]
         elif chip.mode == "panel" and isinstance(value, dict):
             chosen[chip.field] = value
     return chosen

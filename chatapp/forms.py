@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .knowledge import usable
-from .models import Conversation, KnowledgeBase
+from .models import Conversation, KnowledgeBase, McpServer
 from .structured import parse_schema_text
 from .tools import available as available_tools
 
@@ -22,6 +22,14 @@ from .tools import available as available_tools
 class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     model = forms.ChoiceField(error_messages={"invalid_choice": "Pick one of the listed models."})
     tools = forms.MultipleChoiceField(required=False, choices=[])
+    # Servers the team admins registered and enabled; their headers never reach the page.
+    mcp_servers = forms.MultipleChoiceField(
+        required=False,
+        choices=[],
+        label=_("MCP servers"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Gemini may call the tools of these servers"),
+    )
     response_schema = forms.CharField(
         required=False,
         max_length=20_000,
@@ -54,6 +62,7 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         labels = {
             "thinking_level": "Thinking",
             "google_search": "Google Search",
+            "google_maps": _("Google Maps"),
             "url_context": "URL context",
             "code_execution": "Code execution",
             "background": "Run answers in the background",
@@ -61,6 +70,7 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         }
         help_texts = {
             "google_search": "grounded answers with sources",
+            "google_maps": _("places near you, if you allow your location"),
             "url_context": "read pages linked in the message",
             "background": "for long tasks: they finish even with this page closed",
             "stateless": _("the whole conversation is re-sent with every message"),
@@ -109,6 +119,9 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         # Too long a schema gets the server's message, not a silent cut by the browser.
         self.fields["response_schema"].widget.attrs.pop("maxlength", None)
         self.initial["tools"] = self.instance.tools
+        names = McpServer.objects.filter(enabled=True).values_list("name", flat=True)
+        self.fields["mcp_servers"].choices = [(name, name) for name in names]
+        self.initial["mcp_servers"] = self.instance.mcp_servers
         if not self.instance.pk:
             self.initial["model"] = self.instance.model or settings.DEFAULT_MODEL
         schema = self.instance.response_schema
@@ -123,6 +136,7 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     def save(self, commit: bool = True) -> Conversation:
         conversation: Conversation = super().save(commit=False)
         conversation.tools = list(self.cleaned_data.get("tools") or [])
+        conversation.mcp_servers = list(self.cleaned_data.get("mcp_servers") or [])
         conversation.response_schema = self.cleaned_data.get("response_schema")
         if commit:
             conversation.save()

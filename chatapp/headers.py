@@ -24,14 +24,14 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponseBase
 
 # Features the chat never uses, refused for the page and any frame in it. (Copying an answer
-# needs clipboard-write, allowed to this origin by default.)
-PERMISSIONS_POLICY = ", ".join(
+# needs clipboard-write, allowed to this origin by default.) Geolocation is this page's only,
+# asked when a Google Maps conversation sends a message; never granted to a frame.
+PERMISSIONS_POLICY = "geolocation=(self), " + ", ".join(
     f"{feature}=()"
     for feature in (
         "accelerometer",
         "camera",
         "display-capture",
-        "geolocation",
         "gyroscope",
         "hid",
         "magnetometer",

@@ -30,14 +30,16 @@ def is_agent(conversation: Conversation) -> bool:
 
 def tool_declarations(conversation: Conversation) -> list[dict[str, Any]]:
     from .knowledge import store_names
+    from .remote_tools import grounding_tool, mcp_declarations
     from .tools import registry
 
-    # Grounding is a built-in tool named like its switch: {"type": "google_search"}.
     tools: list[dict[str, Any]] = [
-        {"type": name} for name in Conversation.GROUNDING if getattr(conversation, name)
+        grounding_tool(name) for name in Conversation.GROUNDING if getattr(conversation, name)
     ]
     available = registry()
     tools += [available[name].declaration() for name in conversation.tools if name in available]
+    if conversation.mcp_servers:
+        tools += mcp_declarations(conversation.mcp_servers)
     if conversation.pk and (stores := store_names(conversation)):
         tools.append({"type": "file_search", "file_search_store_names": stores})
     return tools

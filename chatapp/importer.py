@@ -166,6 +166,19 @@ def _tools(value: Any, notes: list[str]) -> Any:
     return kept
 
 
+def _mcp_servers(value: Any, notes: list[str]) -> Any:
+    from .mcp_models import enabled_servers
+
+    if not isinstance(value, list):
+        return _LEFT_OUT
+    here = {s.name for s in enabled_servers([v for v in value if isinstance(v, str)])}
+    kept = [name for name in value if name in here]
+    missing = [str(name)[:60] for name in value if name not in kept]
+    if missing:
+        notes.append("MCP servers not registered here were switched off: " + ", ".join(missing))
+    return kept
+
+
 def _response_schema(value: Any, notes: list[str]) -> Any:
     from .structured import check_schema
 
@@ -186,6 +199,7 @@ _READERS: dict[str, Callable[[Any, list[str]], Any]] = {
     "temperature": _temperature,
     "thinking_level": _thinking_level,
     "tools": _tools,
+    "mcp_servers": _mcp_servers,
     "response_schema": _response_schema,
     **{name: _switch for name in Conversation.SWITCHES},
 }

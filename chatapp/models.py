@@ -26,6 +26,7 @@ from .admin_models import (  # noqa: F401
 from .file_refs import OWNER
 from .folder_models import Folder
 from .knowledge_models import KnowledgeBase, KnowledgeDocument  # noqa: F401
+from .mcp_models import McpServer  # noqa: F401
 from .preference_models import Preferences  # noqa: F401
 from .pricing_models import ModelPrice  # noqa: F401
 from .team_models import GroupLimits, Invitation  # noqa: F401
@@ -48,15 +49,24 @@ class Conversation(models.Model):
         "thinking_level",
         "stateless",
         "google_search",
+        "google_maps",
         "url_context",
         "code_execution",
         "tools",
+        "mcp_servers",
         "response_schema",
         "background",
     )
     # The on/off settings; the grounding ones are sent upstream as built-in tools.
-    SWITCHES = ("stateless", "google_search", "url_context", "code_execution", "background")
-    GROUNDING = ("google_search", "url_context", "code_execution")
+    SWITCHES = (
+        "stateless",
+        "google_search",
+        "google_maps",
+        "url_context",
+        "code_execution",
+        "background",
+    )
+    GROUNDING = ("google_search", "google_maps", "url_context", "code_execution")
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
@@ -70,9 +80,11 @@ class Conversation(models.Model):
     stateless = models.BooleanField(default=False)
     # Grounding and tools switched on for this conversation.
     google_search = models.BooleanField(default=False)
+    google_maps = models.BooleanField(default=False)
     url_context = models.BooleanField(default=False)
     code_execution = models.BooleanField(default=False)
     tools = models.JSONField(default=list, blank=True)  # names from settings.CHAT_TOOLS
+    mcp_servers = models.JSONField(default=list, blank=True)  # names of McpServer rows
     # A JSON schema for structured answers (response_format); empty means free text.
     response_schema = models.JSONField(null=True, blank=True)
     # Long tasks run as background interactions, polled until done.

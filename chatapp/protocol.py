@@ -7,11 +7,13 @@ Client → server frames (JSON objects, each with a `type`):
         (the turn so far plus its `seq`), then forwards live frames.
     {"type": "send", "conversation": 12 | null, "parent": 34 | null, "text": "...",
      "attachments": ["<upload id>", ...], "media_urls": ["https://.../a.mp3"], "client_id": "...",
-     "folder": 3 | null}
+     "location": {"latitude": 45.46, "longitude": 9.19}, "folder": 3 | null}
         A new message after `parent` (null: first message). With conversation null a
         conversation is created first (`conversation` frame), in `folder` with its settings.
         Attachments are ids returned by POST /upload (the sender's own, not yet sent); media
-        URLs go upstream as given.
+        URLs go upstream as given. `location` (optional, only once the person allowed it in
+        the browser) goes to the Google Maps tool of this message's request and is never
+        stored.
     {"type": "edit", "turn": 35, "text": "..."}      a sibling of turn 35 with new text
     {"type": "regenerate", "turn": 35}               a sibling of turn 35 with the same text
     {"type": "retry", "turn": 35}                    run failed/stopped turn 35 again in place
@@ -59,6 +61,11 @@ AttachmentIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_
 MediaUrls = Annotated[list[Annotated[str, Field(max_length=2048)]], Field(max_length=5)]
 
 
+class Location(_Frame):
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+
+
 class Send(_Frame):
     type: Literal["send"]
     conversation: Id | None = None
@@ -67,6 +74,7 @@ class Send(_Frame):
     attachments: AttachmentIds = []
     media_urls: MediaUrls = []
     client_id: Annotated[str, Field(max_length=64)] = ""
+    location: Location | None = None
     folder: Id | None = None
 
 

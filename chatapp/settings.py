@@ -263,6 +263,11 @@ for _name in ("TOOL_TIMEOUT_SECONDS", "TOOL_CPU_SECONDS", "TOOL_MEMORY_MB", "TOO
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be positive")
 TOOL_MAX_ROUNDS = env_int("TOOL_MAX_ROUNDS", 8)
+# MCP servers registered on /team/mcp/ must be https; plain http only to this machine, in dev.
+MCP_ALLOW_LOOPBACK_HTTP = env_bool("MCP_ALLOW_LOOPBACK_HTTP", DEBUG)
+# A Maps JavaScript API *browser* key (restricted by referrer in Google Cloud) for the
+# contextual Maps widget of Maps-grounded answers; unset: places are listed without it.
+GOOGLE_MAPS_WIDGET_KEY = env_str("GOOGLE_MAPS_WIDGET_KEY")
 
 # --- uploads ---
 # Per-kind size limits; the largest also bounds a whole upload request.

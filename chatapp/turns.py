@@ -26,6 +26,7 @@ from .history import build_request
 from .media import Expander
 from .models import Attachment, Conversation, Turn
 from .protocol import ClientError, Send
+from .remote_tools import with_location
 from .titles import title_from
 from .uploads import UploadError, media_url_content, resolve
 
@@ -116,6 +117,8 @@ def send(user: Any, frame: Send, worker: str) -> Started:
         if files:
             Attachment.objects.filter(pk__in=[a.pk for a in files]).update(turn=turn)
         started = _prepare(turn, conversation)
+    if frame.location is not None:
+        with_location(started.request, frame.location.latitude, frame.location.longitude)
     started.conversation_created, started.renamed = created, renamed
     return started
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..file_refs import OWNER, FileUrls
 from ._citations import render_text_with_citations
-from ._markdown import PUA, clean_text, code_block_html, is_int, render_markdown
+from ._markdown import PUA, clean_text, code_block_html, is_http_url, is_int, render_markdown
+from ._places import maps_places
 
 _MAX_JSON_CHARS = 20_000
 _MEDIA = ("image", "audio", "video", "document")
@@ -49,8 +50,13 @@ def _model_output(step: dict[str, Any], file_url: FileUrls) -> list[dict[str, An
         if kind == "text":
             text = clean_text(item.get("text"))
             if text:
-                html_, sources = render_text_with_citations(text, _list(item.get("annotations")))
-                parts.append({"kind": "text", "html": html_, "sources": sources})
+                annotations = _list(item.get("annotations"))
+                html_, sources = render_text_with_citations(text, annotations)
+                part: dict[str, Any] = {"kind": "text", "html": html_, "sources": sources}
+                # Google's display rules: places from Maps are credited to "Google Maps".
+                if any(a.get("type") == "place_citation" for a in annotations):
+                    part["maps_attribution"] = True
+                parts.append(part)
         elif kind in _MEDIA:
             parts.append(_media(item, file_url))
         else:
@@ -138,7 +144,11 @@ def _tool_result(step: dict[str, Any], kind: str, file_url: FileUrls) -> dict[st
         "call_id": _plain(step.get("call_id")),
         "is_error": bool(step.get("is_error")),
     }
-    if kind == "google_search_result":
+    if isinstance(step.get("server_name"), str):
+        part["server_name"] = _plain(step["server_name"])
+    if kind == "google_maps_result":
+        part.update(maps_places(_list(result)))
+    elif kind == "google_search_result":
         # Google's widget, raw: only ever for a sandboxed iframe's srcdoc.
         snippets = [
             r["search_suggestions"]
@@ -148,7 +158,12 @@ def _tool_result(step: dict[str, Any], kind: str, file_url: FileUrls) -> dict[st
         part["search_suggestions_html"] = "\n".join(snippets)
     elif kind == "url_context_result":
         part["urls"] = [
-            {"url": _plain(r.get("url")), "status": _plain(r.get("status"))} for r in _list(result)
+            {
+                "url": _plain(r.get("url")),
+                "link": is_http_url(_plain(r.get("url")).strip()),
+                "status": _plain(r.get("status")) or "unknown",
+            }
+            for r in _list(result)
         ]
     elif isinstance(result, str):
         part["output"] = clean_text(result)

@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from chatapp import composer
 from chatapp.answer_meter import dollars, meter
-from chatapp.models import Conversation, ModelPrice, Preferences, Turn
+from chatapp.models import Conversation, McpServer, ModelPrice, Preferences, Turn
 from chatapp.payloads import turn_payload
 
 pytestmark = pytest.mark.django_db
@@ -60,9 +61,11 @@ def test_every_chip_comes_from_the_one_list_with_its_kinds_and_reason(client: Cl
     assert "Agents choose their own tools." in chip_button(html, "google_search")
     assert [c.field for c in composer.CHIPS] == [
         "google_search",
+        "google_maps",
         "url_context",
         "code_execution",
         "tools",
+        "mcp_servers",
         "response_schema",
         "background",
     ]
@@ -72,6 +75,25 @@ def test_team_tools_chip_shows_only_when_the_team_has_tools(monkeypatch: Any) ->
     assert "tools" in [c.field for c in composer.chips()]  # the built-ins, at least
     monkeypatch.setattr(composer, "available_tools", list)
     assert "tools" not in [c.field for c in composer.chips()]
+
+
+def test_the_mcp_chip_shows_only_when_servers_are_registered_and_enabled() -> None:
+    assert "mcp_servers" not in [c.field for c in composer.chips()]
+    server = McpServer.objects.create(name="calc", url="https://mcp.example/mcp")
+    assert "mcp_servers" in [c.field for c in composer.chips()]
+    server.enabled = False
+    server.save()
+    assert "mcp_servers" not in [c.field for c in composer.chips()]
+
+
+def test_a_new_chat_keeps_only_mcp_servers_that_still_exist() -> None:
+    user = User.objects.create_user("mona", password="pw-123456789")
+    McpServer.objects.create(name="calc", url="https://mcp.example/mcp")
+    preferences = Preferences.of(user)
+    preferences.defaults = {"mcp_servers": ["calc", "gone"], "google_maps": True}
+    preferences.save()
+    chosen = composer.new_chat_settings(user)
+    assert chosen["mcp_servers"] == ["calc"] and chosen["google_maps"] is True
 
 
 def test_a_new_chat_starts_with_the_deployments_default_at_first(client: Client) -> None:

@@ -13,7 +13,7 @@ from django.test import Client
 from chatapp import import_schema, importer
 from chatapp.export import EXPORT_FORMAT
 from chatapp.file_refs import referenced_files
-from chatapp.models import Conversation, Turn
+from chatapp.models import Conversation, McpServer, Turn
 
 from .test_sharing import add_turn, answer, build_tree
 
@@ -252,13 +252,16 @@ def test_every_setting_travels_through_export_and_import(alice_client: Client, a
         "thinking_level": Conversation.ThinkingLevel.HIGH,
         "stateless": True,
         "google_search": True,
+        "google_maps": True,
         "url_context": True,
         "code_execution": True,
         "tools": ["calculator"],
+        "mcp_servers": ["team-tools"],
         "response_schema": {"type": "object", "properties": {"n": {"type": "integer"}}},
         "background": True,
     }
     assert set(chosen) == set(Conversation.SETTINGS)
+    McpServer.objects.create(name="team-tools", url="https://mcp.example.com/mcp")
     original = Conversation.objects.create(owner=alice, title="Settings", **chosen)
     add_turn(original, None, "hi")
     exported = export(alice_client, original)

@@ -899,7 +899,7 @@ def test_render_steps_other_server_tools() -> None:
         ]
     )
     assert parts[0]["urls"] == ["https://a.example"]
-    assert parts[1]["urls"] == [{"url": "https://a.example", "status": "success"}]
+    assert parts[1]["urls"] == [{"url": "https://a.example", "link": True, "status": "success"}]
     assert (parts[2]["name"], parts[2]["server_name"]) == ("lookup", "crm")
     assert json.loads(parts[3]["result_json"]) == [1, 2]
     assert parts[4] == {

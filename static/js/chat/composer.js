@@ -12,9 +12,31 @@ const composer = document.getElementById("composer");
 const unsent = new Map();
 // A message sent whose turn has not shown yet: the last turn on screen when it left.
 let awaiting = null;
+// Asking the browser where the person is (Google Maps grounding), before a message leaves.
+let locating = false;
 
 function busy() {
-  return Boolean(runningTurn()) || awaiting !== null;
+  return Boolean(runningTurn()) || awaiting !== null || locating;
+}
+
+/**
+ * Where the person is, for Google Maps grounding: asked of the browser only when Maps is on
+ * for this conversation, and sent with this one message (the server never stores it).
+ * Refused, unavailable or slow: the message goes without it.
+ */
+function position() {
+  const maps = document.querySelector('#settings [name="google_maps"]');
+  if (!maps?.checked || !("geolocation" in navigator)) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    navigator.geolocation.getCurrentPosition(
+      ({ coords }) => resolve({
+        latitude: Math.round(coords.latitude * 1e4) / 1e4,
+        longitude: Math.round(coords.longitude * 1e4) / 1e4,
+      }),
+      () => resolve(null),
+      { timeout: 10000, maximumAge: 300000 },
+    );
+  });
 }
 
 async function submit() {
@@ -36,9 +58,11 @@ async function sendNow({ text, files, mediaUrls }) {
   if (!state.conversationId && isDirty()) {
     try { await saveSettings(); } catch (error) { showError(error.message); return false; }
   }
+  locating = true;
+  const location = await position().finally(() => { locating = false; });
   const last = lastTurn();
   const clientId = String(Date.now());
-  send({
+  const frame = {
     type: "send",
     conversation: state.conversationId,
     parent: last ? Number(last.dataset.turn) : null,
@@ -47,7 +71,9 @@ async function sendNow({ text, files, mediaUrls }) {
     attachments: files,
     media_urls: mediaUrls,
     client_id: clientId,
-  });
+  };
+  if (location) frame.location = location;
+  send(frame);
   unsent.set(clientId, text);
   awaiting = { clientId, after: last?.dataset.turn ?? null };
   setTimeout(() => {
