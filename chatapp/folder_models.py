@@ -10,7 +10,14 @@ from django.utils import timezone
 
 class Folder(models.Model):
     # The Conversation settings a chat made in the folder copies (chatapp.folders).
-    DEFAULTS = ("model", "system_instruction", "google_search", "url_context", "code_execution")
+    DEFAULTS = (
+        "model",
+        "system_instruction",
+        "google_search",
+        "google_maps",
+        "url_context",
+        "code_execution",
+    )
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="folders"
@@ -20,6 +27,7 @@ class Folder(models.Model):
     model = models.CharField(max_length=100, blank=True)
     system_instruction = models.TextField(blank=True)
     google_search = models.BooleanField(default=False)
+    google_maps = models.BooleanField(default=False)
     url_context = models.BooleanField(default=False)
     code_execution = models.BooleanField(default=False)
     tools = models.JSONField(default=list, blank=True)  # names from settings.CHAT_TOOLS

@@ -68,6 +68,7 @@ class FolderForm(forms.ModelForm):  # type: ignore[type-arg]
             "name": gettext_lazy("Name"),
             "system_instruction": gettext_lazy("System instruction"),
             "google_search": gettext_lazy("Google Search"),
+            "google_maps": gettext_lazy("Google Maps"),
             "url_context": gettext_lazy("URL context"),
             "code_execution": gettext_lazy("Code execution"),
         }

@@ -64,7 +64,7 @@ function fillFolderForm(form, folder) {
   form.elements.name.value = folder.name || "";
   form.elements.model.value = folder.model || "";
   form.elements.system_instruction.value = folder.system_instruction || "";
-  for (const name of ["google_search", "url_context", "code_execution"]) form.elements[name].checked = Boolean(folder[name]);
+  for (const name of ["google_search", "google_maps", "url_context", "code_execution"]) form.elements[name].checked = Boolean(folder[name]);
   for (const box of form.querySelectorAll("input[name=tools]")) box.checked = (folder.tools || []).includes(box.value);
 }
 
