@@ -2,31 +2,23 @@
 as it arrives (static/js/markdown/live.js), against the plain-text path it replaced (each
 delta appended as a text node), measured in the same page of the same run.
 
-For each path: main-thread busy time per second of streaming (CDP `TaskDuration`), long
-tasks (PerformanceObserver `longtask`, over 50 ms) and the longest one. The stream runs in
-the page (a timer at `--rate` deltas/s) so the server, the network and the simulator stay
-out of the figures; both paths keep the end of the answer in view, as the page does.
+For each path, from a Chromium performance trace of the stream: the renderer main thread's
+busy time per second (its top-level `RunTask` CPU tasks), the tasks over 50 ms ("long tasks")
+and the longest one. The stream runs in the page (a timer at `--rate` deltas/s) so the
+server, the network and the simulator stay out of the figures; both paths keep the end of the
+answer in view, as the page does.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+import json
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    create_user,
-    ratio,
-    run_daphne,
-    save,
-    sign_in,
-    table,
-    workdir,
-)
+from _common import USER, ratio, run_daphne, save, table, workdir
+
+from tests.harness.accounts import create_user, http_sign_in
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
 
 CHARS_PER_TOKEN = 4  # the usual estimate for English text
 
@@ -65,11 +57,6 @@ STREAM = """async ([text, rate, perDelta, path]) => {
   step.append(el);
   messages.append(step);
   const live = path === "markdown" ? new LiveMarkdown(el) : null;
-  const longTasks = [];
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) longTasks.push(entry.duration);
-  });
-  observer.observe({ type: "longtask" });
   let scrollQueued = false;
   const follow = () => {
     if (scrollQueued) return;
@@ -93,32 +80,97 @@ STREAM = """async ([text, rate, perDelta, path]) => {
       }
     }, 1000 / rate);
   });
-  observer.disconnect();
   const chars = (live ? live.source : el.textContent).length;
-  return { longTasks, chars, nodes: el.querySelectorAll("*").length };
+  return { chars, nodes: el.querySelectorAll("*").length };
 }"""
 
 
-def measure(page: Any, cdp: Any, text: str, rate: int, per_delta: int, path: str) -> dict[str, Any]:
-    def task_seconds() -> float:
-        metrics = cdp.send("Performance.getMetrics")["metrics"]
-        return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
+# Tasks of the renderer's main thread, as Chromium's own tools count them.
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline"]
+LONG_TASK_MS = 50
 
+
+def main_thread_tasks(trace: bytes) -> list[float]:
+    """The CPU time (ms) of each top-level task of the page's renderer main thread: its
+    thread time (`tdur`) where the trace has it, so that a task the OS paused (a busy
+    machine) does not count the pause; else its wall time."""
+    return [cpu_ms(e) for e in main_thread_events(trace) if e.get("name") == "RunTask"]
+
+
+def main_thread_events(trace: bytes) -> list[dict[str, Any]]:
+    """The complete ("X") events of the page's renderer main thread, in time order."""
+    events = json.loads(trace)
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    mains = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("ph") == "M"
+        and e.get("name") == "thread_name"
+        and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    threads: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for e in events:
+        key = (e.get("pid"), e.get("tid"))
+        if e.get("ph") == "X" and key in mains and "dur" in e:
+            threads.setdefault(key, []).append(e)
+    # The page's renderer is the busy one (others, if any, idle through the stream).
+    busiest = max(
+        threads.values(),
+        key=lambda es: sum(e["dur"] for e in es if e.get("name") == "RunTask"),
+        default=[],
+    )
+    return sorted(busiest, key=lambda e: e["ts"])
+
+
+def cpu_ms(event: dict[str, Any]) -> float:
+    return float(event.get("tdur", event["dur"])) / 1000
+
+
+def long_task_causes(events: list[dict[str, Any]], limit: int = 5) -> list[str]:
+    """What the longest tasks spent their CPU time on: their biggest nested events."""
+    tasks = [e for e in events if e.get("name") == "RunTask" and cpu_ms(e) > LONG_TASK_MS]
+    lines = []
+    for task in sorted(tasks, key=lambda e: -cpu_ms(e))[:limit]:
+        end = task["ts"] + task["dur"]
+        inner: dict[str, float] = {}
+        for e in events:
+            if e is not task and task["ts"] <= e["ts"] and e["ts"] + e["dur"] <= end:
+                inner[e["name"]] = inner.get(e["name"], 0) + cpu_ms(e)
+        top = sorted(inner.items(), key=lambda kv: -kv[1])[:4]
+        lines.append(f"{cpu_ms(task):.0f} ms: " + ", ".join(f"{n} {ms:.0f} ms" for n, ms in top))
+    return lines
+
+
+def where_time_goes(events: list[dict[str, Any]]) -> str:
+    """The main thread's CPU time by the kind of work Chromium's tools name (ms in total)."""
+    kinds = ("FunctionCall", "UpdateLayoutTree", "Layout", "PrePaint", "Paint", "Commit")
+    totals = {k: sum(cpu_ms(e) for e in events if e.get("name") == k) for k in kinds}
+    return ", ".join(f"{k} {ms:,.0f}" for k, ms in totals.items())
+
+
+def measure(
+    page: Any, browser: Any, text: str, rate: int, per_delta: int, path: str
+) -> dict[str, Any]:
     page.reload(wait_until="load")
     page.wait_for_function("() => document.getElementById('messages').dataset.ready")
     page.wait_for_timeout(500)
-    busy_before = task_seconds()
+    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
     started = page.evaluate("performance.now()")
     result = page.evaluate(STREAM, [text, rate, per_delta, path])
     seconds = (page.evaluate("performance.now()") - started) / 1000
-    busy = task_seconds() - busy_before
-    long_tasks = result["longTasks"]
+    trace = browser.stop_tracing()
+    tasks = main_thread_tasks(trace)
+    long_tasks = [t for t in tasks if t > LONG_TASK_MS]
+    events = main_thread_events(trace)
+    for line in long_task_causes(events):
+        print(f"  {path} long task {line}")
+    print(f"  {path} main thread CPU by kind: {where_time_goes(events)}")
     return {
         "path": path,
         "seconds": seconds,
-        "busy_ms_per_s": 1000 * busy / seconds,
+        "busy_ms_per_s": sum(tasks) / seconds,
         "long_tasks": len(long_tasks),
-        "longest_ms": max(long_tasks, default=0.0),
+        "longest_ms": max(tasks, default=0.0),
         "chars": result["chars"],
         "elements": result["nodes"],
     }
@@ -144,8 +196,8 @@ def main() -> None:
 
     rows = []
     with workdir("bench-render-") as tmp, run_daphne(tmp) as server:
-        create_user(server)
-        cookies = sign_in(server.url)
+        create_user(server, *USER)
+        cookies = http_sign_in(server.url, *USER)
         with sync_playwright() as driver:
             browser = driver.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -158,11 +210,9 @@ def main() -> None:
             )
             context.set_default_timeout(600_000)
             page = context.new_page()
-            cdp = context.new_cdp_session(page)
-            cdp.send("Performance.enable")
             page.goto("/", wait_until="load")
             for path in ("plain", "markdown"):
-                rows.append(measure(page, cdp, text, args.rate, per_delta, path))
+                rows.append(measure(page, browser, text, args.rate, per_delta, path))
             browser.close()
     base = rows[0]
     for row in rows:

@@ -10,8 +10,9 @@ class ChatappConfig(AppConfig):
     def ready(self) -> None:
         # Signal handlers: sockets closed on revocation; audit, limits and usage bookkeeping;
         # a deleted share link's stored copy; Files API copies and file search stores deleted
-        # with what holds them.
+        # with what holds them, and API triggers with their schedules.
         from . import (  # noqa: F401
+            agent_triggers,
             audit,
             knowledge,
             limits,

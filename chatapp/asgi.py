@@ -19,7 +19,7 @@ from django.conf import settings  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 from django.utils.http import is_same_domain  # noqa: E402
 
-from . import recovery, scheduler, shutdown, tracing  # noqa: E402
+from . import agent_triggers, recovery, scheduler, shutdown, tracing  # noqa: E402
 from .daphne_tuning import (  # noqa: E402
     answer_oversized_heads,
     limit_request_bodies,
@@ -128,6 +128,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] in ("http", "websocket"):
         recovery.ensure_started()
         scheduler.ensure_started()
+        agent_triggers.ensure_started()
     if scope["type"] == "websocket" and shutdown.draining():
         # Stopping: the page reconnects, to another worker behind the proxy.
         await WebsocketDenier()(scope, receive, send)

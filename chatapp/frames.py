@@ -42,8 +42,9 @@ from channels.layers import get_channel_layer
 from django.utils.translation import gettext
 
 from . import tracing
+from .blocks import block_start, streamed_text
 from .models import Conversation, Turn
-from .payloads import block_start, conversation_payload, render_step, step_view, turn_payload
+from .payloads import conversation_payload, render_step, step_view, turn_payload
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,7 @@ def delta_frame(
     text: str,
 ) -> Frame:
     """Text streamed into step `index` (of `steps`, the turn so far): shown in its block."""
+    text = streamed_text(steps, index, kind, text)
     index = block_start(steps, index)
     body = {
         "type": "delta",

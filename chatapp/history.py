@@ -132,6 +132,11 @@ def build_request(
         and bool(parent.interaction_id)
         and parent.status in REPLAYABLE
     )
+    if conversation.model.startswith("deep-research"):
+        from .research import agent_fields
+
+        fields.pop("environment", None)  # Deep Research needs no sandbox
+        fields.update(agent_fields(path))
     if chainable and not force_replay:
         assert parent is not None
         fields["previous_interaction_id"] = parent.interaction_id

@@ -159,6 +159,8 @@ class Turn(models.Model):
     error = models.JSONField(null=True, blank=True)
     # For a structured-output conversation: whether the answer matched its schema.
     structured = models.JSONField(null=True, blank=True)
+    # How long the model thought, in ms, over all its calls ("Thought for N s" after a reload).
+    thinking_ms = models.PositiveIntegerField(null=True, blank=True)
     # Resume cursor of the upstream stream, saved with each finished step.
     last_event_id = models.CharField(max_length=200, blank=True)
     # Which worker runs the generation, and when it last showed it was alive.
@@ -226,5 +228,11 @@ class Attachment(models.Model):
 
 
 # Defined apart; they refer to the models above by name.
+from .research_models import (  # noqa: E402,F401
+    AgentTrigger,
+    ResearchStart,
+    TriggerRun,
+    WebhookDelivery,
+)
 from .schedule_models import Schedule  # noqa: E402,F401
 from .share_models import ShareLink, share_content_path  # noqa: E402,F401

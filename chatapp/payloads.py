@@ -11,9 +11,12 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from .answer_meter import meter
+from .blocks import block_members, block_starts, joined
 from .file_refs import OWNER, FileUrls
 from .models import Conversation, Turn
 from .rendering import render_steps
+from .research import is_plan
+from .thinking_time import thinking_seconds
 from .versions import versions
 
 
@@ -44,66 +47,11 @@ def live_text(step: dict[str, Any]) -> str:
     return "".join(i.get("text", "") for i in items or [] if i.get("type") == "text")
 
 
-def block_start(steps: list[dict[str, Any]], index: int) -> int:
-    """The first step of the display block holding step `index`.
-
-    An answer continued over several calls (continuation hops) arrives as consecutive
-    `model_output` steps; they show as one block, so the answer reads as one flow.
-    """
-    while 0 < index < len(steps) and _continues(steps[index - 1], steps[index]):
-        index -= 1
-    return index
-
-
-def _continues(before: dict[str, Any], step: dict[str, Any]) -> bool:
-    return before.get("type") == step.get("type") == "model_output"
-
-
-def _block(steps: list[dict[str, Any]], start: int) -> list[dict[str, Any]]:
-    end = start + 1
-    while end < len(steps) and _continues(steps[end - 1], steps[end]):
-        end += 1
-    return steps[start:end]
-
-
-def _joined(group: list[dict[str, Any]]) -> dict[str, Any]:
-    """One model_output step from consecutive ones: adjacent texts joined, citation byte
-    offsets of the later text moved by the length of the earlier one."""
-    if len(group) == 1:
-        return group[0]
-    content: list[dict[str, Any]] = []
-    for step in group:
-        for item in step.get("content") or []:
-            if not isinstance(item, dict):
-                continue
-            last = content[-1] if content else None
-            if last and last.get("type") == item.get("type") == "text":
-                shift = len(str(last.get("text", "")).encode())
-                moved = [_shifted(a, shift) for a in item.get("annotations") or []]
-                merged = {**last, "text": str(last.get("text", "")) + str(item.get("text", ""))}
-                if last.get("annotations") or moved:
-                    merged["annotations"] = [*(last.get("annotations") or []), *moved]
-                content[-1] = merged
-            else:
-                content.append(item)
-    return {**group[-1], "content": content}
-
-
-def _shifted(annotation: Any, shift: int) -> Any:
-    if not isinstance(annotation, dict):
-        return annotation
-    moved = dict(annotation)
-    for key in ("start_index", "end_index"):
-        if isinstance(moved.get(key), int):
-            moved[key] += shift
-    return moved
-
-
 def step_view(
     steps: list[dict[str, Any]], index: int, live: bool = False, file_url: FileUrls = OWNER
 ) -> dict[str, Any]:
     """The view of the display block starting at `index`: live text, or rendered parts."""
-    step = _joined(_block(steps, index))
+    step = joined(steps, index)
     if live:
         return {"index": index, "type": step.get("type"), "live": True, "text": live_text(step)}
     return {"index": index, "type": step.get("type"), "parts": _rendered(step, file_url)}
@@ -128,10 +76,8 @@ def step_views(
 ) -> list[dict[str, Any]]:
     """One view per display block: rendered parts once finished, plain text while streaming."""
     views = []
-    for index in range(len(steps)):
-        if block_start(steps, index) != index:
-            continue
-        live = any(i in open_steps for i in range(index, index + len(_block(steps, index))))
+    for index in block_starts(steps):
+        live = any(i in open_steps for i in block_members(steps, index))
         views.append(step_view(steps, index, live, file_url))
     return views
 
@@ -163,9 +109,11 @@ def turn_payload(
         "usage": turn.usage,
         "meter": meter(turn.model, turn.usage),  # tokens by kind and cost, under the answer
         "error": turn.error,
+        "thinking_seconds": thinking_seconds(turn.thinking_ms),
         "created": turn.created.isoformat(),
     }
     payload["structured"] = turn.structured
+    payload["research_plan"] = is_plan(turn)
     payload["json_html"] = structured_html(turn) if turn.structured is not None else ""
     payload["html"] = render_turn(payload)
     return payload

@@ -30,6 +30,7 @@ from interactions_client import (
 
 from . import delivery, frames, metrics, remote_files, tracing, turn_hooks, turns, upstream, workers
 from .agent_env import learn_environment
+from .background import recovered, wait_background
 from .db_retry import with_retries
 from .errors import TooManyRounds, Unrecoverable, describe, error_label, outcome
 from .history import continuation_request
@@ -38,6 +39,7 @@ from .logs import log_generation
 from .media import save_generated
 from .models import Conversation, Turn
 from .rendering import plain_text
+from .thinking_time import ThinkingClock
 from .turns import Started
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,8 @@ class Generation:
         self.first_delta_at: float | None = None
         self.writes = turns.Writes(turn.pk)
         self.taken_over = False  # set by `workers` when another worker took the turn
+        self.wake = asyncio.Event()  # set when a webhook says the background interaction ended
+        self.thinking = ThinkingClock((turn.thinking_ms or 0) if resume else 0)
 
     # --- frames ---
 
@@ -209,9 +213,7 @@ class Generation:
                 return
         except InteractionsError as exc:
             log.info("turn %s: background stream unavailable (%r), polling", self.turn_id, exc)
-        finished = await api.wait(
-            started.id, poll_interval=settings.BACKGROUND_POLL_SECONDS, max_interval=15.0
-        )
+        finished = await wait_background(api, started.id, self.wake)
         self.acc.feed_interaction(finished)
         for index in range(self.acc.round_start, len(self.acc.steps)):
             self._publish_step(index)
@@ -254,7 +256,7 @@ class Generation:
             )
         except InteractionsError:
             try:
-                interaction = await api.get(turn.interaction_id)
+                interaction = await recovered(api, turn, self.wake)
             except NotFoundError:
                 # The upstream no longer knows it (e.g. the built-in simulator died too).
                 raise Unrecoverable from None
@@ -267,7 +269,7 @@ class Generation:
 
     async def _consume(self, stream: Any) -> None:
         async with stream:
-            async for event in stream:
+            async for event in self.thinking.watch(stream):
                 self._on_event(event)
                 if event.event_type == "step.stop" and event.index is not None:
                     await self._on_step_stop(self.acc.position(event.index))
@@ -279,15 +281,9 @@ class Generation:
         elif kind == "step.start" and event.index is not None:
             self.open_steps.add(self.acc.position(event.index))
         elif kind == "step.delta" and event.index is not None and event.delta is not None:
-            delta = event.delta
-            kind = getattr(delta, "type", None)
-            if kind == "text":
-                text = getattr(delta, "text", None)
-            elif kind == "thought_summary":
-                content = getattr(delta, "content", None)
-                text = getattr(content, "text", None)
-            else:
-                return
+            kind = getattr(event.delta, "type", "")
+            item = event.delta if kind == "text" else getattr(event.delta, "content", None)
+            text = getattr(item, "text", None) if kind in ("text", "thought_summary") else None
             if text:
                 self._on_text(self.acc.position(event.index), kind, text)
 
@@ -343,6 +339,7 @@ class Generation:
             "answer_text": plain_text(steps),
             "usage": snapshot.get("usage"),
             "error": error_info,
+            "thinking_ms": self.thinking.ms or None,
             "last_event_id": self.acc.last_event_id or "",
             "finished": timezone.now(),
             "heartbeat": None,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import schedules
+from . import agent_triggers, schedules
 from .models import Conversation, Schedule
 
 
@@ -105,7 +105,7 @@ def schedules_page(request: HttpRequest) -> HttpResponse:
             editing = _owned(request.user, int(request.POST["schedule"]))
         form = ScheduleForm(request.user, request.POST, instance=editing)
         if form.is_valid():
-            form.save()
+            agent_triggers.sync(form.save())  # an agent's schedule runs as an API trigger
             return redirect("schedules")
     else:
         initial = {"time_zone": "UTC"}
@@ -127,6 +127,7 @@ def schedules_page(request: HttpRequest) -> HttpResponse:
 def schedule_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     schedule = _owned(request.user, pk)
     if action == "delete":
+        agent_triggers.remove(schedule)
         schedule.delete()
     elif action == "pause":
         Schedule.objects.filter(pk=pk).update(paused=True)
@@ -137,4 +138,6 @@ def schedule_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
     else:
         raise Http404("No such action.")
+    if action != "delete":
+        agent_triggers.sync(schedule)
     return redirect("schedules")

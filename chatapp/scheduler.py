@@ -29,8 +29,11 @@ async def run_due(now: datetime | None = None) -> list[int]:
     """Claim and start every due run; the ids of the schedules this worker ran."""
     now = now or timezone.now()
     ran: list[int] = []
-    due = Schedule.objects.filter(paused=False, next_run__lte=now).select_related(
-        "conversation__owner"
+    due = (
+        Schedule.objects.filter(paused=False, next_run__lte=now)
+        # An agent's schedules run as API triggers (chatapp.agent_triggers).
+        .exclude(conversation__model__in=settings.CHAT_MODELS["Agents"])
+        .select_related("conversation__owner")
     )
     async for schedule in due:
         following = schedules.next_run(schedule, max(now, schedule.next_run or now))

@@ -186,6 +186,14 @@ SIMULATOR_TOKENS_PER_SECOND = env_int("SIMULATOR_TOKENS_PER_SECOND", 12)
 UPSTREAM_READ_TIMEOUT_SECONDS = env_int("UPSTREAM_READ_TIMEOUT_SECONDS", 120)
 UPSTREAM_MAX_RETRIES = env_int("UPSTREAM_MAX_RETRIES", 2)
 BACKGROUND_POLL_SECONDS = env_int("BACKGROUND_POLL_SECONDS", 2)
+BACKGROUND_MAX_POLL_SECONDS = env_int("BACKGROUND_MAX_POLL_SECONDS", 15)
+# Gemini's webhooks (POST /hooks/gemini/, chatapp.gemini_webhooks): the signing secret(s),
+# `whsec_…`, comma-separated during a rotation. Set, background turns wait for the webhook
+# and poll only every WEBHOOK_SAFETY_POLL_SECONDS; agent schedules look for trigger results
+# every AGENT_TRIGGER_POLL_SECONDS whatever (chatapp.agent_triggers).
+GEMINI_WEBHOOK_SECRET = env_list("GEMINI_WEBHOOK_SECRET", [])
+WEBHOOK_SAFETY_POLL_SECONDS = env_int("WEBHOOK_SAFETY_POLL_SECONDS", 300)
+AGENT_TRIGGER_POLL_SECONDS = env_int("AGENT_TRIGGER_POLL_SECONDS", 60)
 # Upstream streams per worker: UPSTREAM_POOLS pools of UPSTREAM_POOL_CONNECTIONS connections.
 UPSTREAM_POOLS = env_int("UPSTREAM_POOLS", 8)
 UPSTREAM_POOL_CONNECTIONS = env_int("UPSTREAM_POOL_CONNECTIONS", 64)

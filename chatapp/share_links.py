@@ -46,6 +46,7 @@ _FROZEN = (
     "usage",
     "error",
     "structured",
+    "thinking_ms",
 )
 
 

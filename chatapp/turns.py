@@ -27,6 +27,7 @@ from .media import Expander
 from .models import Attachment, Conversation, Turn
 from .protocol import ClientError, Send
 from .remote_tools import with_location
+from .research import remember_start, started_research
 from .titles import title_from
 from .uploads import UploadError, media_url_content, resolve
 
@@ -116,6 +117,7 @@ def send(user: Any, frame: Send, worker: str) -> Started:
         )
         if files:
             Attachment.objects.filter(pk__in=[a.pk for a in files]).update(turn=turn)
+        remember_start(turn, frame.start_research)
         started = _prepare(turn, conversation)
     if frame.location is not None:
         with_location(started.request, frame.location.latitude, frame.location.longitude)
@@ -245,6 +247,7 @@ def _sibling(user: Any, turn_id: int, worker: str, *, text: str | None) -> Start
             user_input, user_text = [{"type": "text", "text": text}, *files], text
         conversation = original.conversation
         turn = _new_turn(conversation, original.parent_id, worker, user_input, user_text)
+        remember_start(turn, started_research(original))
         # An edited first message names the conversation, as the first message did.
         renamed = text is not None and original.parent_id is None
         renamed = renamed and titles.follow_edit(conversation, text or "")

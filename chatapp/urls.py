@@ -24,6 +24,7 @@ from . import (
     theme,
     usage_views,
     views,
+    webhook_views,
 )
 from .limits import ThrottledAuthenticationForm
 
@@ -69,6 +70,7 @@ urlpatterns = [
     path("s/<str:token>/revoke", share_views.revoke_share, name="revoke_share"),
     path("sidebar/", views.sidebar, name="sidebar"),
     path("schedules/", schedule_views.schedules_page, name="schedules"),
+    path("hooks/gemini/", webhook_views.gemini_webhook, name="gemini_webhook"),
     path("usage/", usage_views.my_usage, name="my_usage"),
     path("language", language_views.choose_language, name="choose_language"),
     path(

@@ -1,5 +1,5 @@
 """This worker's running generations, the reservation of a conversation, and requests
-between workers (a snapshot for a socket connected elsewhere, Stop).
+between workers (a snapshot for a socket connected elsewhere, Stop, a webhook's wake).
 
 Requests travel on the channel layer to a channel per worker (named `...relay.<id>`), which is
 recorded in `Turn.worker` while a generation runs; answers travel as frames (`delivery`).
@@ -200,6 +200,8 @@ async def _listen(name: str) -> None:
                 generation.task.cancel()
             elif message.get("type") == "relay.snapshot":
                 delivery.send_to(str(message["reply"]), generation.snapshot())
+            elif message.get("type") == "relay.wake" and hasattr(generation, "wake"):
+                generation.wake.set()  # a webhook said its background interaction ended
         except asyncio.CancelledError:
             raise
         except Exception:  # one bad message, or Redis away for a moment: wait and go on

@@ -9,6 +9,7 @@ TASK_LISTS=2.1.1
 DOMPURIFY=3.5.0
 KATEX=0.19.1
 MERMAID=12.3.0
+HIGHLIGHT_JS=11.12.0
 AXE_CORE=4.14.1
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,12 +60,19 @@ unpack mermaid "$MERMAID"
 put "$work/mermaid/package/dist/mermaid.min.js" "$static/mermaid"
 put "$work/mermaid/package/LICENSE" "$static/mermaid"
 
+# The "common" languages build (about 36 languages) and the accessible (WCAG AA) light and dark themes.
+unpack @highlightjs/cdn-assets "$HIGHLIGHT_JS"
+put "$work/@highlightjs/cdn-assets/package/highlight.min.js" "$static/highlight.js"
+put "$work/@highlightjs/cdn-assets/package/LICENSE" "$static/highlight.js"
+put "$work/@highlightjs/cdn-assets/package/styles/a11y-light.min.css" "$static/highlight.js"
+put "$work/@highlightjs/cdn-assets/package/styles/a11y-dark.min.css" "$static/highlight.js"
+
 unpack axe-core "$AXE_CORE"
 put "$work/axe-core/package/axe.min.js" "$root/tests/vendor/axe-core"
 put "$work/axe-core/package/LICENSE" "$root/tests/vendor/axe-core"
 
 # Source maps are not vendored: drop the comments naming them (collectstatic would look for them).
-find "$static" "$root/tests/vendor" -name '*.js' -exec sed -i '/^\/\/# sourceMappingURL=/d' {} +
+find "$static" "$root/tests/vendor" -type f -name '*.js' -exec sed -i '/^\/\/# sourceMappingURL=/d' {} +
 
 cat >"$static/VERSIONS" <<VERSIONS
 markdown-it $MARKDOWN_IT
@@ -72,5 +80,6 @@ markdown-it-task-lists $TASK_LISTS
 dompurify $DOMPURIFY
 katex $KATEX
 mermaid $MERMAID
+highlight.js $HIGHLIGHT_JS
 VERSIONS
 echo "axe-core $AXE_CORE" >"$root/tests/vendor/VERSIONS"

@@ -1,8 +1,8 @@
 """Model output → safe HTML for the chat page.
 
-Pure functions: Markdown rendering (markdown-it-py, raw HTML disabled), code highlighting
-(Pygments), sanitization (nh3, explicit allow-list), citation markers placed at the UTF-8
-byte offsets of ``url_citation`` annotations, and display parts for a turn's ``steps``.
+Pure functions: Markdown rendering (markdown-it-py, raw HTML disabled; code blocks are
+highlighted by the page), sanitization (nh3, explicit allow-list), citation markers placed at
+the UTF-8 byte offsets of ``url_citation`` annotations, and display parts for a turn's ``steps``.
 
 Everything the model, a citation or a tool produced is untrusted. Keys ending in ``_html``
 hold sanitized HTML (except ``search_suggestions_html``: Google's raw widget, only for a

@@ -1,4 +1,7 @@
-"""Markdown → sanitized HTML: markdown-it-py (raw HTML off), Pygments, nh3.
+"""Markdown → sanitized HTML: markdown-it-py (raw HTML off), nh3.
+
+Code blocks are escaped text: the page highlights them (highlight.js, static/js/markdown/typeset.js)
+as it does the live answer, so the final HTML looks exactly like what streamed.
 
 Citation markers travel through the parser as private-use placeholders (``PH_OPEN n PH_CLOSE``)
 that a core rule turns into ``cite`` tokens, moving them out of code and link text so the
@@ -19,16 +22,10 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.tasklists import tasklists_plugin
-from pygments import highlight as _pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.token import STANDARD_TYPES
-from pygments.util import ClassNotFound
 
 from ._math import math_plugin
 
 LINK_REL = "noopener noreferrer nofollow"
-_MAX_HIGHLIGHT_CHARS = 100_000
 
 # Citation placeholders: private-use chars, stripped from all input so only we can write them.
 PH_OPEN, PH_CLOSE = "\ue000", "\ue001"
@@ -44,7 +41,6 @@ _ALLOWED_TAGS = {
 }  # fmt: skip
 _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
 _TASK_LABELS = {"Done", "Not done"}  # a task list's checkboxes need a name (accessibility)
-_HIGHLIGHT_CLASSES = {c for c in STANDARD_TYPES.values() if c}
 
 _cleaner = nh3.Cleaner(
     tags=_ALLOWED_TAGS,
@@ -56,7 +52,7 @@ _cleaner = nh3.Cleaner(
     },
     set_tag_attribute_values={"a": {"target": "_blank"}},
     allowed_classes={
-        "span": _HIGHLIGHT_CLASSES | {"code-lang", "math-inline", "math-display"},
+        "span": {"code-lang", "math-inline", "math-display"},
         "div": {"code-block", "code-head", "math-display"},
         "ul": {"contains-task-list"},
         "ol": {"contains-task-list"},
@@ -73,7 +69,6 @@ _cleaner = nh3.Cleaner(
     link_rel=LINK_REL,
     strip_comments=True,
 )
-_formatter = HtmlFormatter(nowrap=True, cssclass="highlight")
 
 
 def render_markdown(text: str) -> str:
@@ -220,12 +215,12 @@ def _render_code(
 
 
 def code_block_html(code: str, language: str = "") -> str:
-    """A highlighted code block with its header and (inert) copy button, sanitized."""
+    """A code block with its header and (inert) copy button, sanitized (the page highlights it)."""
     return _cleaner.clean(_code_block(code, language))
 
 
 def _code_block(code: str, language: str) -> str:
-    body = _highlight(code, language)
+    body = html.escape(code)
     label = html.escape(language[:40] or "text")
     return (
         '<div class="code-block"><div class="code-head">'
@@ -233,17 +228,6 @@ def _code_block(code: str, language: str) -> str:
         '<button type="button" class="copy-code" aria-label="Copy code">Copy</button></div>'
         f'<pre class="highlight"><code>{body}</code></pre></div>\n'
     )
-
-
-def _highlight(code: str, language: str) -> str:
-    if language and len(code) <= _MAX_HIGHLIGHT_CHARS:
-        try:
-            lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
-        except ClassNotFound:
-            pass
-        else:
-            return str(_pygments_highlight(code, lexer, _formatter))
-    return html.escape(code)
 
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})

@@ -14,6 +14,8 @@ from typing import Any
 from .inputs import JSON
 
 WORDS_PER_CHUNK = 3
+# Thought summaries stream as the API sends them: several pieces, larger than text deltas.
+WORDS_PER_SUMMARY_CHUNK = 8
 ARGUMENT_FRAGMENT = 12
 _TOOL_DELTA_FIELDS = ("arguments", "result", "is_error", "signature", "name", "server_name")
 
@@ -34,7 +36,13 @@ def step_events(index: int, step: JSON) -> list[JSON]:
     deltas: list[JSON] = []
     if kind == "thought":
         start: JSON = {"type": "thought"}
-        deltas += [{"type": "thought_summary", "content": c} for c in step.get("summary") or []]
+        for item in step.get("summary") or []:
+            text = item.get("text") if item.get("type") == "text" else None
+            pieces = text_chunks(text, WORDS_PER_SUMMARY_CHUNK) if isinstance(text, str) else []
+            if not pieces:
+                deltas.append({"type": "thought_summary", "content": item})
+                continue
+            deltas += [{"type": "thought_summary", "content": {**item, "text": t}} for t in pieces]
         if "signature" in step:
             deltas.append({"type": "thought_signature", "signature": step["signature"]})
     elif kind == "model_output":
@@ -107,13 +115,21 @@ class Folder:
         elif kind in ("image", "audio", "video", "document"):
             step.setdefault("content", []).append(copy.deepcopy(delta))
         elif kind == "thought_summary":
-            step.setdefault("summary", []).append(copy.deepcopy(delta["content"]))
+            self._summary(step.setdefault("summary", []), delta["content"])
         elif kind == "thought_signature":
             step["signature"] = delta["signature"]
         elif kind == "arguments_delta":
             self._arguments[index] = self._arguments.get(index, "") + delta["arguments"]
         else:
             step.update({k: copy.deepcopy(v) for k, v in delta.items() if k != "type"})
+
+    @staticmethod
+    def _summary(summary: list[Any], item: JSON) -> None:
+        # A summary streamed in pieces folds back into one text item, as it started.
+        if item.get("type") == "text" and summary and summary[-1].get("type") == "text":
+            summary[-1]["text"] += item.get("text", "")
+        else:
+            summary.append(copy.deepcopy(item))
 
     @staticmethod
     def _text(content: list[Any], delta: JSON) -> None:

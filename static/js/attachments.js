@@ -2,9 +2,11 @@
 // show as chips in the tray; a pasted audio link can be attached as a URL instead.
 // The server decides every file's type from its bytes; what the browser says is only a hint
 // for the icon shown while uploading. All text goes in with textContent.
-import { csrfToken } from "./http.js";
+import { csrfToken, pageUrl } from "./http.js";
 
-const UPLOAD_URL = document.getElementById("chat")?.dataset.uploadUrl || "/upload";
+const UPLOAD_URL = pageUrl("uploadUrl");
+// Where the app serves an uploaded file: the page's `{% url 'file' %}` up to its uuid.
+const FILES_PREFIX = pageUrl("fileUrl").split("00000000-0000-0000-0000-000000000000")[0];
 const PARALLEL = 3;
 const INLINE_IMAGES = new Set(["image/png", "image/jpeg", "image/webp", "image/gif"]);
 // The preview box of a chip that has no thumbnail shows a short type label (no icon font).
@@ -321,7 +323,7 @@ function render(item) {
   name.textContent = item.name;
   name.title = item.state === "link" ? item.url : item.name;
   if (item.state === "ready") {
-    if (String(item.url).startsWith("/files/")) name.href = item.url;
+    if (String(item.url).startsWith(FILES_PREFIX)) name.href = item.url;
     name.target = "_blank";
     name.rel = "noopener";
   }

@@ -6,12 +6,14 @@
 //   chat/settings.js  the conversation settings form, in the options sheet
 //   chat/picker.js    the model picker; chat/chips.js the tool chips; chat/gauge.js the
 //                     context gauge; chat/queue.js messages waiting for the answer to end
+//   chat/research.js  Deep Research plans: edit, start
 import { initActions } from "./chat/actions.js";
 import { initChips } from "./chat/chips.js";
 import { initComposer, onError } from "./chat/composer.js";
 import { initGauge } from "./chat/gauge.js";
 import { afterChange, messages, onConversation, prompt, scrollToBottom, state } from "./chat/page.js";
 import { initPicker } from "./chat/picker.js";
+import { initResearch } from "./chat/research.js";
 import { initSettings } from "./chat/settings.js";
 import { connect, send } from "./chat/socket.js";
 import { applyDelta, applyStatus, applyStep, applyTurn, resubscribe, start } from "./chat/turns.js";
@@ -46,6 +48,7 @@ initSettings();
 initPicker();
 initChips();
 initGauge();
+initResearch();
 start();
 // The server remembered the branch picked with ?turn=; a later reload must not pick it again.
 if (location.search.includes("turn=")) history.replaceState(null, "", location.pathname);

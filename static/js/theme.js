@@ -9,6 +9,9 @@ select?.addEventListener("change", async () => {
   const theme = select.value;
   document.documentElement.dataset.theme = theme;
   document.querySelector('meta[name="color-scheme"]')?.setAttribute("content", theme === "system" ? "light dark" : theme);
+  // Code blocks: the dark highlighting follows the theme too (base.html sets it the same way).
+  const media = { dark: "all", light: "not all", system: "(prefers-color-scheme: dark)" };
+  document.getElementById("code-dark-css")?.setAttribute("media", media[theme]);
   try {
     await postForm(form.action, { theme });
   } catch {

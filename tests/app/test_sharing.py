@@ -493,8 +493,8 @@ def test_an_oversized_share_is_refused(
     assert "at most 19.5 KB" in response.json()["error"]
     assert renderers["turn_payload"].call_count == 0
     # Small text whose page grows over the cap: the rendering stops at the cap.
-    code = "\n".join(f"v{i} = f({i}, '{i}')" for i in range(300))
-    rich = [add_turn(conversation, root, "code", steps=answer(f"```python\n{code}\n```"))]
+    table = "|a|b|\n|-|-|\n" + "|1|2|\n" * 1000  # 6 characters a row, about 36 of HTML
+    rich = [add_turn(conversation, root, "table", steps=answer(table))]
     for i in range(3):
         rich.append(add_turn(conversation, rich[-1], f"more {i}", steps=answer("ok")))
     assert sum(len(t.answer_text) for t in rich) < 20_000

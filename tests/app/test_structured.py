@@ -206,7 +206,7 @@ def test_render_json_html_escapes_string_values() -> None:
     assert html.endswith("</code></pre>")
     assert "<script>" not in html and "</script>" not in html
     assert "&lt;/script&gt;&lt;script&gt;" in html
-    assert '<span class="nt">"name"</span>' in html  # quotes are harmless in element text
+    assert '"name": ' in html  # quotes are harmless in element text (the page highlights it)
 
 
 def test_render_json_html_of_non_json_text_is_still_escaped() -> None:

@@ -83,6 +83,9 @@ graph TD
 Maths $\href{javascript:window.__xss=10}{x}$ and $\url{javascript:window.__xss=11}$ and
 $\htmlClass{x}{y}$ and $\def\a{\a\a}\a$ and $\includegraphics{https://tracker.invalid/m.png}$.
 
+A few sentences more, so that the answer is still streaming while the test looks at it.
+The diagram above is drawn live, as soon as its fence closes, with the same strict settings.
+
 The end."""
 
 
@@ -115,10 +118,10 @@ def test_hostile_markdown_never_runs_live_or_final(page: Page, context: BrowserC
 
     page.wait_for_function(
         """() => [...document.querySelectorAll('.live-text')]
-                 .some(n => (n.liveSource || '').includes('url{'))"""
+                 .some(n => (n.liveSource || '').includes('url{')
+                            && n.querySelector('.code-block'))"""
     )
     inert()
-    assert model.locator(".live-text .code-block").count() >= 1
     wait_status(turn, "completed")
     steps = answer(turn)
     expect(steps.locator(".code-block[data-diagram]")).not_to_have_attribute(

@@ -185,7 +185,7 @@ function thinkingSummary(since = Date.now()) {
   const summary = document.createElement("summary");
   summary.className = "thinking-live";
   summary.dataset.since = String(since);
-  summary.textContent = "Thinking…";
+  summary.textContent = gettext("Thinking…");
   return summary;
 }
 
@@ -196,12 +196,13 @@ function seconds(since) {
 /** Once a second: the elapsed time of thinking still going on. */
 export function tick() {
   for (const summary of messages.querySelectorAll(".thinking-live[data-since]")) {
-    summary.dataset.time = `${seconds(summary.dataset.since)} s`;
+    summary.dataset.time = interpolate(gettext("%s s"), [seconds(summary.dataset.since)]);
   }
 }
 
-// A finished thought keeps how long it took (known only to the page that watched it), also
-// through the turn's later frames: "turn:step" -> seconds.
+// A finished thought keeps how long it took, measured here until the turn's final frame
+// brings the server's figure (`data-seconds`, kept on the turn, summed over every round):
+// "turn:step" -> seconds. A thinking block that goes on in a later round counts on from it.
 const thinkingTimes = new Map();
 
 function keepThinkingTime(turnId, live, node) {
@@ -212,13 +213,13 @@ function keepThinkingTime(turnId, live, node) {
 
 function showThinkingTime(turnId, step) {
   const time = thinkingTimes.get(`${turnId}:${step.dataset.step}`);
-  if (time === undefined) return;
-  // Shown by the style sheet (render.css): the text stays the server's, as after a reload.
   const label = step.querySelector("details.thinking > summary") || step.querySelector(".thinking-bare");
-  if (label) label.dataset.time = `${time} s`;
+  if (time === undefined || !label || label.dataset.seconds) return; // the server's figure wins
+  label.dataset.seconds = String(time);
+  label.textContent = interpolate(ngettext("Thought for %s s", "Thought for %s s", time), [time]);
 }
 
-function liveStepElement(index, kind) {
+function liveStepElement(index, kind, since) {
   const step = document.createElement("div");
   step.className = "step step-live";
   step.dataset.step = String(index);
@@ -229,7 +230,7 @@ function liveStepElement(index, kind) {
     const details = document.createElement("details");
     details.className = "thinking";
     details.open = true;
-    details.append(thinkingSummary(), text);
+    details.append(thinkingSummary(since), text);
     step.append(details);
   } else {
     step.append(text);
@@ -243,7 +244,7 @@ function liveFor(turnEl, index, kind) {
   const step = steps.querySelector(`:scope > [data-step="${index}"]`);
   const text = step?.querySelector(".live-text");
   if (text) return lives.get(key);
-  const created = liveStepElement(index, kind);
+  const created = liveStepElement(index, kind, Date.now() - (thinkingTimes.get(key) ?? 0) * 1000);
   const known = step ? lives.get(key) : undefined;
   if (step && !known) {
     // The block's first part is rendered (streamed before this page opened) and the answer

@@ -7,11 +7,17 @@ import { typeset } from "./typeset.js";
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 const LIST_ITEM = /^(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)/;
 
-/** Where `text` (starting outside any block) can be cut so that rendering both halves apart
- * gives what rendering it whole gives: the start of the last line that follows a blank line
- * outside a fence, starts a new top-level block (not indented, not a list item that would
- * continue a list) and is complete. 0 when there is none. */
-export function sealPoint(text) {
+function closes(line, fence) {
+  const close = FENCE.exec(line);
+  return Boolean(close && close[1][0] === fence[0] && close[1].length >= fence.length && !line.slice(close[0].length).trim());
+}
+
+/** Reads `text` (starting outside any block) line by line. `cut`: where it can be cut so that
+ * rendering both halves apart gives what rendering it whole gives: the start of the last line
+ * that follows a blank line outside a fence, starts a new top-level block (not indented, not a
+ * list item that would continue a list) and is complete; 0 when there is none. `open`: the
+ * text ends inside a fenced code block (its closing fence has not arrived). */
+export function scanBlocks(text) {
   let fence = null;
   let blank = false;
   let cut = 0;
@@ -21,8 +27,7 @@ export function sealPoint(text) {
     if (end < 0) break; // the last line is still being written
     const line = text.slice(start, end);
     if (fence) {
-      const close = FENCE.exec(line);
-      if (close && close[1][0] === fence[0] && close[1].length >= fence.length && !line.slice(close[0].length).trim()) fence = null;
+      if (closes(line, fence)) fence = null;
       blank = false;
     } else if (!line.trim()) {
       blank = true;
@@ -34,7 +39,7 @@ export function sealPoint(text) {
     }
     start = end + 1;
   }
-  return cut;
+  return { cut, open: Boolean(fence) && !closes(text.slice(start), fence) };
 }
 
 // An open block longer than this (a huge paragraph with no blank line) streams as plain
@@ -84,7 +89,7 @@ export class LiveMarkdown {
     const started = performance.now();
     const el = this.el;
     const tail = this.source.slice(this.sealedAt);
-    const cut = sealPoint(tail);
+    const { cut, open: openCode } = scanBlocks(tail); // a cut is outside any fence
     if (cut) {
       for (const node of this.tail) node.remove();
       this.tail = [];
@@ -100,7 +105,8 @@ export class LiveMarkdown {
       return;
     }
     const open = renderMarkdown(this.source.slice(this.sealedAt));
-    typeset(open, { complete: false });
+    // A code block is highlighted (a diagram drawn) as soon as its closing fence arrives.
+    typeset(open, { openCode });
     // Keep the tail's blocks that did not change (less style and layout work).
     const fresh = [...open.childNodes];
     let same = 0;

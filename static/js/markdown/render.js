@@ -1,6 +1,6 @@
 // Markdown → sanitized DOM in the browser, mirroring the server (chatapp/rendering/_markdown.py):
 // markdown-it in CommonMark mode with tables, strikethrough, task lists and maths, raw HTML
-// off; fenced code as the server's code block (highlighting comes with the server's HTML);
+// off; fenced code as the server's code block (typeset.js highlights both alike);
 // images become links. DOMPurify then applies the server's nh3 allow-list.
 // The libraries are the pinned copies in static/vendor/ (scripts/vendor-js.sh).
 import { mathPlugin } from "./math.js";

@@ -1,6 +1,8 @@
 // What the page adds to rendered Markdown, live or from the server: maths typeset with KaTeX,
-// Mermaid diagrams from ```mermaid blocks, and a wrap toggle on code blocks. Runs on the
-// chat page and on share pages. Library output is sanitized again before it is inserted.
+// code highlighted with highlight.js, Mermaid diagrams from ```mermaid blocks, and a wrap
+// toggle on code blocks. Runs on the chat page and on share pages. The same code does the
+// live answer and the server's HTML, so the one replaces the other without a visible change.
+// Library output is sanitized again before it is inserted.
 import { libraryPurifier } from "./render.js";
 
 const KATEX = {
@@ -57,7 +59,7 @@ function typesetMath(root) {
     const html = mathCache.get(key);
     if (html === null) {
       el.classList.add("math-error");
-      el.title = "This formula could not be typeset";
+      el.title = gettext("This formula could not be typeset");
     } else {
       el.innerHTML = html;
     }
@@ -115,12 +117,12 @@ function showDiagram(block, svg) {
   const figure = document.createElement("div");
   figure.className = "diagram";
   figure.setAttribute("role", "img");
-  figure.setAttribute("aria-label", "Diagram (Mermaid); its source is one click away");
+  figure.setAttribute("aria-label", gettext("Diagram (Mermaid); its source is one click away"));
   figure.innerHTML = svg;
   const toggle = document.createElement("button");
   toggle.type = "button";
   toggle.className = "diagram-source";
-  toggle.textContent = "Source";
+  toggle.textContent = gettext("Source");
   toggle.setAttribute("aria-pressed", "false");
   block.querySelector(".code-head").append(toggle);
   block.classList.add("has-diagram");
@@ -128,7 +130,7 @@ function showDiagram(block, svg) {
 }
 
 function diagrams(root) {
-  for (const block of root.querySelectorAll(".code-block:not([data-diagram])")) {
+  for (const block of root.querySelectorAll(".code-block:not([data-open]):not([data-diagram])")) {
     if (block.querySelector(".code-lang")?.textContent !== "mermaid") continue;
     block.dataset.diagram = "pending";
     const source = block.querySelector("pre").textContent;
@@ -153,17 +155,56 @@ function codeTools(root) {
     const wrap = document.createElement("button");
     wrap.type = "button";
     wrap.className = "wrap-code";
-    wrap.textContent = "Wrap";
+    wrap.textContent = gettext("Wrap");
     wrap.setAttribute("aria-pressed", "false");
     head.querySelector(".copy-code")?.before(wrap);
   }
 }
 
-/** Typeset what `root` holds; `complete`: no open block (diagrams wait for the whole fence). */
-export function typeset(root, { complete = true } = {}) {
+// Highlighting a huge block would stall the page: past this size it stays plain.
+const MAX_HIGHLIGHT = 100_000;
+const HIGHLIGHT_PURIFY = { ALLOWED_TAGS: ["span"], ALLOWED_ATTR: ["class"] };
+const highlightCache = new Map(); // "language\ncode" → sanitized HTML
+
+function highlighted(code, language) {
+  const key = `${language}\n${code}`;
+  if (!highlightCache.has(key)) {
+    const { value } = window.hljs.highlight(code, { language, ignoreIllegals: true });
+    if (highlightCache.size > 500) highlightCache.clear();
+    highlightCache.set(key, libraryPurifier.sanitize(value, HIGHLIGHT_PURIFY));
+  }
+  return highlightCache.get(key);
+}
+
+function highlight(code, language) {
+  const text = code.textContent;
+  if (!window.hljs?.getLanguage(language) || text.length > MAX_HIGHLIGHT) return;
+  code.innerHTML = highlighted(text, language);
+}
+
+/** Code blocks highlighted by their language label (not guessed); a block still being
+ * written (`data-open`) waits for its closing fence. */
+function highlightCode(root) {
+  for (const block of root.querySelectorAll(".code-block:not([data-open]):not([data-highlighted])")) {
+    block.dataset.highlighted = "1";
+    const code = block.querySelector(":scope > pre > code");
+    if (code) highlight(code, block.querySelector(".code-lang")?.textContent || "");
+  }
+  // A structured answer (chatapp/structured.py): its JSON.
+  for (const code of root.querySelectorAll("pre.highlight.json:not([data-highlighted]) > code")) {
+    code.parentElement.dataset.highlighted = "1";
+    highlight(code, "json");
+  }
+}
+
+/** Typeset what `root` holds. `openCode`: its last code block is still being written (an
+ * open fence of the live answer): it is neither highlighted nor drawn as a diagram yet. */
+export function typeset(root, { openCode = false } = {}) {
+  if (openCode) [...root.querySelectorAll(".code-block")].pop()?.setAttribute("data-open", "");
   typesetMath(root);
   codeTools(root);
-  if (complete) diagrams(root);
+  highlightCode(root);
+  diagrams(root);
 }
 
 /** The clicks on code-block and diagram buttons, for a container of messages. */

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chatapp", "0015_tools"),
+        ("chatapp", "0017_render"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
