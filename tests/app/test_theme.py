@@ -30,6 +30,10 @@ def test_the_chosen_theme_is_on_every_page(alice_client: Client, alice: Any) -> 
         assert '<meta name="color-scheme" content="dark">' in page, url
     chat = alice_client.get("/").content.decode()
     assert '<option value="dark" selected>' in chat
+    # Code blocks too: the dark highlighting applies whatever the system says.
+    assert 'id="code-dark-css" media="all"' in chat
+    alice_client.post("/theme", {"theme": "light"})
+    assert 'id="code-dark-css" media="not all"' in alice_client.get("/").content.decode()
 
 
 def test_unknown_themes_are_refused(alice_client: Client, alice: Any) -> None:
