@@ -105,19 +105,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         elif isinstance(frame, Send):
             await self.send_message(frame, worker)
         elif isinstance(frame, Edit | Regenerate | Retry):
-            turn = await sync_to_async(turns.owned_turn)(self.user, frame.turn)
-            if self.subscriber and self.subscriber.conversation != turn.conversation_id:
-                await self.subscribe(turn.conversation_id)  # before the new turn exists
-            with workers.reserving(turn.conversation_id):
-                if isinstance(frame, Edit):
-                    started = await sync_to_async(turns.edit)(
-                        self.user, turn.pk, frame.text, worker
-                    )
-                elif isinstance(frame, Regenerate):
-                    started = await sync_to_async(turns.regenerate)(self.user, turn.pk, worker)
-                else:
-                    started = await sync_to_async(turns.retry)(self.user, turn.pk, worker)
-                relay.start(started)
+            await self.rerun(frame, worker)
         elif isinstance(frame, Stop):
             turn = await sync_to_async(turns.owned_turn)(self.user, frame.turn)
             if not workers.stop(turn.pk) and turn.is_active:
@@ -126,6 +114,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                     raise ClientError("not_running", gettext("That answer is not running anymore."))
         elif isinstance(frame, Select):
             await sync_to_async(turns.select)(self.user, frame.conversation, frame.turn)
+
+    async def rerun(self, frame: Edit | Regenerate | Retry, worker: str) -> None:
+        """An edit, a regeneration (new sibling turns) or a retry (the same turn again)."""
+        turn = await sync_to_async(turns.owned_turn)(self.user, frame.turn)
+        if self.subscriber and self.subscriber.conversation != turn.conversation_id:
+            await self.subscribe(turn.conversation_id)  # before the new turn exists
+        with workers.reserving(turn.conversation_id):
+            if isinstance(frame, Edit):
+                started = await sync_to_async(turns.edit)(self.user, turn.pk, frame.text, worker)
+            elif isinstance(frame, Regenerate):
+                started = await sync_to_async(turns.regenerate)(self.user, turn.pk, worker)
+            else:
+                started = await sync_to_async(turns.retry)(self.user, turn.pk, worker)
+            if started.renamed:  # an edited first message renamed the conversation
+                delivery.publish(frames.conversation_frame(started.conversation))
+            relay.start(started)
 
     async def subscribe(self, conversation_id: int) -> None:
         """Follow a conversation: live frames from now on, and a snapshot of each active turn."""

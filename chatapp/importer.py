@@ -61,7 +61,10 @@ def import_conversation(user: Any, raw: bytes) -> tuple[Conversation, list[str]]
         current = document.current_turn
         if isinstance(current, int | str) and not isinstance(current, bool) and current in new_ids:
             conversation.current_turn_id = new_ids[current]
-            conversation.save(update_fields=["current_turn"])
+        # Listed where its last message falls in the sidebar's dates, not on import day.
+        dates = [item.created for item in document.turns if item.created is not None]
+        conversation.updated = min(max(dates), now) if dates else now
+        conversation.save(update_fields=["current_turn", "updated"])
     if dropped:
         notes.append(
             f"{dropped} file{'s' if dropped != 1 else ''} referenced in the export "

@@ -24,6 +24,7 @@ from .admin_models import (  # noqa: F401
     default_tokens_per_day,
 )
 from .file_refs import OWNER
+from .folder_models import Folder
 from .knowledge_models import KnowledgeBase, KnowledgeDocument  # noqa: F401
 from .mcp_models import McpServer  # noqa: F401
 from .preference_models import Preferences  # noqa: F401
@@ -94,6 +95,12 @@ class Conversation(models.Model):
     unseen = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
+    # The person named it: model-written titles (chatapp.titles) no longer replace it.
+    title_by_hand = models.BooleanField(default=False)
+    # Moved out, not deleted, when its folder goes.
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
     # File search stores the answers may search (chatapp.knowledge checks who may use them).
     knowledge_bases = models.ManyToManyField(KnowledgeBase, blank=True, related_name="+")
     # The leaf of the branch the owner looked at last, so a reload shows the same branch.

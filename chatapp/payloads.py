@@ -17,6 +17,7 @@ from .models import Conversation, Turn
 from .rendering import render_steps
 from .research import is_plan
 from .thinking_time import thinking_seconds
+from .versions import versions
 
 
 def user_parts(turn: Turn, file_url: FileUrls = OWNER) -> list[dict[str, Any]]:
@@ -97,8 +98,8 @@ def turn_payload(
         "parent": turn.parent_id,
         "siblings": ids,
         "sibling_index": position,
-        "prev_sibling": ids[position - 1] if position > 0 else None,
-        "next_sibling": ids[position + 1] if position + 1 < len(ids) else None,
+        # Counted the way a reader does: edits on the question, regenerations on the answer.
+        "versions": versions(turn, siblings or [turn]),
         "user": user_parts(turn, file_url),
         "user_text": turn.user_text,
         "answer_text": turn.answer_text,  # the answer's Markdown, for Copy

@@ -7,13 +7,14 @@ Client → server frames (JSON objects, each with a `type`):
         (the turn so far plus its `seq`), then forwards live frames.
     {"type": "send", "conversation": 12 | null, "parent": 34 | null, "text": "...",
      "attachments": ["<upload id>", ...], "media_urls": ["https://.../a.mp3"], "client_id": "...",
-     "location": {"latitude": 45.46, "longitude": 9.19}, "start_research": false}
+     "location": {"latitude": 45.46, "longitude": 9.19}, "start_research": false,
+     "folder": 3 | null}
         A new message after `parent` (null: first message). With conversation null a
-        conversation is created first (`conversation` frame). Attachments are ids returned
-        by POST /upload (the sender's own, not yet sent); media URLs go upstream as given.
-        `location` (optional, only once the person allowed it in the browser) goes to the
-        Google Maps tool of this message's request and is never stored.
-        `start_research`: this message confirms the Deep Research plan of `parent`.
+        conversation is created first (`conversation` frame), in `folder` with its settings.
+        Attachments are ids returned by POST /upload (the sender's own, not yet sent); media
+        URLs go upstream as given. `location` (optional, only once the person allowed it in
+        the browser) goes to the Google Maps tool of this message's request and is never
+        stored. `start_research`: this message confirms the Deep Research plan of `parent`.
     {"type": "edit", "turn": 35, "text": "..."}      a sibling of turn 35 with new text
     {"type": "regenerate", "turn": 35}               a sibling of turn 35 with the same text
     {"type": "retry", "turn": 35}                    run failed/stopped turn 35 again in place
@@ -76,6 +77,7 @@ class Send(_Frame):
     client_id: Annotated[str, Field(max_length=64)] = ""
     location: Location | None = None
     start_research: bool = False  # confirms the Deep Research plan it answers
+    folder: Id | None = None
 
 
 class Edit(_Frame):

@@ -78,6 +78,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chatapp.context_processors.upstream",
+                "chatapp.theme.theme",  # data-theme on <html>, no flash
             ],
         },
     },

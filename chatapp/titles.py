@@ -1,7 +1,7 @@
 """Conversation titles: a provisional one from the first message at once, then one written
 by a small, cheap model call after the first answer (`CHAT_TITLE_MODEL`), which a person can
 also ask for again. Directives (`[[sim:…]]`) never reach a title; a title the person set
-themselves is never overwritten."""
+themselves is never overwritten, and until then an edit of the first message renames."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 MAX_TITLE = 60
-DIRECTIVE = re.compile(r"\[\[sim:[^\]]*\]\]")
+# The simulator reads directives whatever their case (interactions_client.simulator.inputs).
+DIRECTIVE = re.compile(r"\[\[\s*sim:[^\]]*\]\]", re.IGNORECASE)
 INSTRUCTION = (
     "Write a title of at most six words for the conversation below, in its language. "
     "Reply with the title only: no quotes, no final punctuation."
@@ -23,6 +24,10 @@ INSTRUCTION = (
 # What the model is shown of the conversation: enough for a title, and cheap.
 SHOWN_CHARS = 2000
 _pending: set[asyncio.Task[str]] = set()
+
+
+def without_directives(text: str) -> str:
+    return DIRECTIVE.sub("", text)
 
 
 def title_from(text: str) -> str:
@@ -51,8 +56,10 @@ async def write(conversation_id: int, question: str, answer: str) -> str:
     """Ask the title model for a title; "" when it gives none or fails."""
     from . import upstream
 
+    # An answer may quote the question's directives: the title call must not obey them.
     shown = (
-        f"User: {DIRECTIVE.sub('', question)[:SHOWN_CHARS]}\n\nAssistant: {answer[:SHOWN_CHARS]}"
+        f"User: {without_directives(question)[:SHOWN_CHARS]}\n\n"
+        f"Assistant: {without_directives(answer)[:SHOWN_CHARS]}"
     )
     try:
         interaction = await upstream.client(conversation_id).interactions.create(
@@ -77,14 +84,30 @@ async def retitle(conversation: Any, question: str, answer: str, *, replacing: s
     title = await write(conversation.pk, question, answer)
     if not title or title == replacing:
         return ""
-    kept = await Conversation.objects.filter(pk=conversation.pk, title=replacing).aupdate(
-        title=title
-    )
+    kept = await Conversation.objects.filter(
+        pk=conversation.pk, title=replacing, title_by_hand=False
+    ).aupdate(title=title)
     if not kept:
         return ""  # renamed meanwhile: the person's title wins
     conversation.title = title
     delivery.publish(frames.conversation_frame(conversation))
     return title
+
+
+def follow_edit(conversation: Any, text: str) -> bool:
+    """An edit of the first message renames a conversation its owner has not named; the
+    edited answer's written title follows (`after_first_answer`). Whether it renamed."""
+    from .models import Conversation
+
+    title = title_from(text)
+    if conversation.title_by_hand or title == conversation.title:
+        return False
+    renamed = Conversation.objects.filter(pk=conversation.pk, title_by_hand=False).update(
+        title=title
+    )
+    if renamed:
+        conversation.title = title
+    return bool(renamed)
 
 
 def after_first_answer(conversation: Any, turn: Any) -> None:

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import limits, usage
+from . import folders, limits, titles, usage
 from .branches import Tree
 from .composer import new_chat_settings
 from .db_retry import with_retries
@@ -92,9 +92,12 @@ def send(user: Any, frame: Send, worker: str) -> Started:
     with transaction.atomic():
         created = renamed = False
         if frame.conversation is None:
-            conversation = Conversation.objects.create(
+            conversation = Conversation(
                 owner=user, title=title_from(text or "Attachment"), **new_chat_settings(user)
             )
+            if (folder := folders.owned_folder(user, frame.folder)) is not None:
+                folders.apply_defaults(conversation, folder)
+            conversation.save()
             created = True
         else:
             conversation = owned_conversation(user, frame.conversation)
@@ -245,7 +248,12 @@ def _sibling(user: Any, turn_id: int, worker: str, *, text: str | None) -> Start
         conversation = original.conversation
         turn = _new_turn(conversation, original.parent_id, worker, user_input, user_text)
         remember_start(turn, started_research(original))
-        return _prepare(turn, conversation)
+        # An edited first message names the conversation, as the first message did.
+        renamed = text is not None and original.parent_id is None
+        renamed = renamed and titles.follow_edit(conversation, text or "")
+        started = _prepare(turn, conversation)
+    started.renamed = renamed
+    return started
 
 
 def _new_turn(

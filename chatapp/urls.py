@@ -7,8 +7,10 @@ from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
 from . import (
+    branch_views,
     export_views,
     file_views,
+    folder_views,
     knowledge_views,
     language_views,
     maps_views,
@@ -19,6 +21,7 @@ from . import (
     team_people_views,
     team_price_views,
     team_views,
+    theme,
     usage_views,
     views,
     webhook_views,
@@ -53,7 +56,14 @@ urlpatterns = [
     path("c/<int:pk>/shares", share_views.list_shares, name="list_shares"),
     path("c/<int:pk>/export.md", export_views.export_markdown, name="export_markdown"),
     path("c/<int:pk>/export.json", export_views.export_json, name="export_json"),
+    path("c/<int:pk>/branch", branch_views.branch, name="conversation_branch"),
     path("c/<int:pk>/<str:action>", views.conversation_action, name="conversation_action"),
+    path("f/<int:pk>/", views.folder_home, name="folder"),
+    path("folders/new", folder_views.create, name="folder_create"),
+    path("folders/<int:pk>", folder_views.detail, name="folder_detail"),
+    path("folders/<int:pk>/edit", folder_views.edit, name="folder_edit"),
+    path("folders/<int:pk>/delete", folder_views.delete, name="folder_delete"),
+    path("theme", theme.set_theme, name="set_theme"),
     path("import", export_views.import_conversation, name="import_conversation"),
     path("s/<str:token>", share_views.shared_page, name="shared"),
     path("s/<str:token>/files/<uuid:uuid>", share_views.shared_file, name="shared_file"),

@@ -13,24 +13,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from . import composer, shutdown, titles
+from . import composer, folders, shutdown, titles
 from .branches import Tree
+from .folder_models import Folder
 from .forms import SettingsForm
 from .knowledge import usable_or_404
 from .models import Conversation, owned_conversation_or_404
 from .payloads import turn_payload
 from .responses import error_response, form_error_response, wants_json
+from .sidebar import folder_or_404, sidebar_page
 from .tools import available as available_tools
-
-SIDEBAR_PAGE = 50
 
 
 def first_run(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -74,35 +72,25 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
-def sidebar_page(request: HttpRequest) -> Any:
-    """One page of the owner's conversations, pinned first then newest, filtered by `q`."""
-    conversations: QuerySet[Conversation] = Conversation.objects.filter(owner=request.user)
-    # PostgreSQL refuses a NUL in any string, a search term included.
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
-    archived = request.GET.get("archived") == "1"
-    conversations = conversations.filter(archived=archived)
-    if query:
-        matching_turns = Q(turns__user_text__icontains=query) | Q(
-            turns__answer_text__icontains=query
-        )
-        conversations = conversations.filter(Q(title__icontains=query) | matching_turns).distinct()
-    ordered = conversations.order_by("-pinned", "-updated", "-pk").only(
-        "pk", "title", "pinned", "archived", "unseen", "updated"
-    )
-    page = Paginator(ordered, SIDEBAR_PAGE).get_page(request.GET.get("page"))
-    return {"page": page, "query": query, "archived": archived}
-
-
-def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
+def chat_context(
+    request: HttpRequest, conversation: Conversation | None, folder: Folder | None = None
+) -> dict[str, Any]:
+    """The chat page's context; a new chat starts with the model and chips its person used
+    last, or in `folder` with the folder's settings."""
+    folder = conversation.folder if conversation else folder
     if conversation is None:
-        # A new chat starts with the model and chips its person used last.
         conversation = Conversation(owner=request.user, **composer.new_chat_settings(request.user))
+        if folder is not None:
+            folders.apply_defaults(conversation, folder)
     form = SettingsForm(instance=conversation)
+    if not conversation.pk:
+        form.initial["model"] = conversation.model  # not the deployment's default
     return {
         "conversation": conversation if conversation.pk else None,
         "available_tools": available_tools(),
         "settings_form": form,
-        "sidebar": sidebar_page(request),
+        "sidebar": sidebar_page(request, folder),
+        "folder_form": folders.FolderForm(),
         "stall_ms": settings.CHAT_STALL_SECONDS * 1000,
         **composer.context(form, conversation.model),
     }
@@ -135,6 +123,15 @@ def conversation_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "chat/chat.html", context)
 
 
+@first_run
+@login_required
+def folder_home(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new chat in a folder: the folder's chats in the sidebar, its settings in the panel."""
+    context = chat_context(request, None, folder_or_404(request, pk))
+    context["turns"] = []
+    return render(request, "chat/chat.html", context)
+
+
 @login_required
 def sidebar(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/_sidebar_items.html", {"sidebar": sidebar_page(request)})
@@ -158,12 +155,12 @@ def conversation_settings(request: HttpRequest, pk: int) -> HttpResponse:
 def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     conversation = owned_conversation_or_404(request.user, pk)
     if action == "rename":
-        title = request.POST.get("title", "").strip()[:200]
+        title = titles.without_directives(request.POST.get("title", "")).strip()[:200]
         if not title:
             return error_response(gettext("A title cannot be empty."), key="title")
         if "\x00" in title:  # PostgreSQL refuses NUL characters in text
             return error_response(gettext("A title cannot contain NUL characters."), key="title")
-        conversation.title = title
+        conversation.title, conversation.title_by_hand = title, True
     elif action in ("pin", "unpin"):
         conversation.pinned = action == "pin"
     elif action in ("archive", "unarchive"):
@@ -173,22 +170,31 @@ def conversation_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
         return redirect("home") if not wants_json(request) else JsonResponse({"ok": True})
     elif action == "retitle":
         return _retitle(request, conversation)
+    elif action == "move":
+        return folders.move(request, conversation)
     else:
         return error_response(gettext("Unknown action."), 404, key="action")
-    conversation.save(update_fields=["title", "pinned", "archived"])
+    conversation.save(update_fields=["title", "title_by_hand", "pinned", "archived"])
     if wants_json(request):
         return JsonResponse({"ok": True, "title": conversation.title})
     return redirect(conversation.get_absolute_url())
 
 
 def _retitle(request: HttpRequest, conversation: Conversation) -> HttpResponse:
-    """A new title from the title model, written from the conversation's first exchange."""
-    first = conversation.turns.filter(parent__isnull=True).order_by("pk").first()
-    if first is None or not settings.CHAT_TITLE_MODEL:
-        return error_response(gettext("There is nothing to write a title from yet."), key="title")
+    """A new title from the title model, written from the first exchange of the branch on
+    screen; asking for one hands the title back to the model (edits rename again)."""
+    branch = Tree.of(conversation.turns.all()).branch(conversation.current_turn_id)
+    if not branch or not settings.CHAT_TITLE_MODEL:
+        message = gettext("There is nothing to write a title from yet.")
+        return error_response(message, key="title")
+    by_hand = conversation.title_by_hand
+    Conversation.objects.filter(pk=conversation.pk).update(title_by_hand=False)
+    conversation.title_by_hand = False
     written = async_to_sync(titles.retitle)(
-        conversation, first.user_text, first.answer_text, replacing=conversation.title
+        conversation, branch[0].user_text, branch[0].answer_text, replacing=conversation.title
     )
+    if not written and by_hand:  # nothing new: the person's title stays theirs
+        Conversation.objects.filter(pk=conversation.pk).update(title_by_hand=True)
     if wants_json(request):
         return JsonResponse({"ok": True, "title": written or conversation.title})
     return redirect(conversation.get_absolute_url())
@@ -199,7 +205,8 @@ def _retitle(request: HttpRequest, conversation: Conversation) -> HttpResponse:
 def new_conversation(request: HttpRequest) -> HttpResponse:
     """Create a conversation from the new-chat settings, before its first message."""
     usable_or_404(request.user, request.POST.getlist("knowledge_bases"))
-    form = SettingsForm(request.POST, instance=Conversation(owner=request.user))
+    folder = folders.posted_folder(request)
+    form = SettingsForm(request.POST, instance=Conversation(owner=request.user, folder=folder))
     if not form.is_valid():
         return form_error_response(form)
     conversation = form.save()

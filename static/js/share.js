@@ -1,5 +1,7 @@
 // Share links, export and import on the chat page (a shared page itself: share-page.js).
 // Everything shown here comes from JSON and is set with textContent, never as HTML.
+import { showError } from "./chat/page.js";
+import { askToConfirm } from "./dialogs.js";
 import { csrfToken, pageUrl, postForm } from "./http.js";
 
 const chat = document.getElementById("chat");
@@ -115,7 +117,9 @@ async function createLink() {
 }
 
 async function revokeLink(link) {
-  if (!window.confirm(gettext("Revoke this link? It stops working for everyone, and cannot be turned back on."))) return;
+  const text = gettext("Revoke this link? It stops working for everyone, and cannot be turned back on.");
+  const sure = await askToConfirm(text, () => true, { title: gettext("Revoke the link?"), action: gettext("Revoke") });
+  if (!sure) return;
   try {
     await postForm(pageUrl("revokeUrl", "", link.token), {});
     setStatus(gettext("Link revoked."));
@@ -171,10 +175,12 @@ if (chat) {
     importFile.value = "";
     try {
       const result = await postForm(importForm.action, data);
-      if (result.notes?.length) window.alert(gettext("Imported.") + "\n\n" + result.notes.join("\n"));
+      if (result.notes?.length) {
+        await askToConfirm(result.notes.join("\n"), () => true, { title: gettext("Imported."), action: gettext("Open it") });
+      }
       location.href = result.url;
     } catch (error) {
-      window.alert(interpolate(gettext("The import failed: %s"), [error.message]));
+      showError(interpolate(gettext("The import failed: %s"), [error.message]));
     }
   });
 }

@@ -173,7 +173,11 @@ async def test_regenerate_and_edit_add_siblings(connect: Any, alice: Any, upstre
 
     ids = [second["turn"]["id"], regenerated["turn"]["id"], edited["turn"]["id"]]
     assert final["turn"]["siblings"] == ids and final["turn"]["sibling_index"] == 2
-    assert "3/3" in final["turn"]["html"]
+    # The edit is the question's second version; the regeneration was its first one's answer.
+    versions = final["turn"]["versions"]
+    assert versions["question"] == {"index": 1, "count": 2, "prev": ids[1], "next": None}
+    assert versions["answer"]["count"] == 1
+    assert "2/2" in final["turn"]["html"] and "Versions of this answer" not in final["turn"]["html"]
     turns = {t.pk: t async for t in Turn.objects.filter(pk__in=ids)}
     assert {t.parent_id for t in turns.values()} == {first["turn"]["id"]}
     assert (

@@ -1,4 +1,5 @@
-"""The conversation list: search, rename, pin, archive and delete."""
+"""The conversation list: search, rename, pin, archive and delete (in-page dialogs, never the
+browser's prompt() or confirm(): any browser dialog fails the test)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def search(page: Page, text: str) -> None:
 
 def test_search_rename_pin_archive_and_delete(quick_page: Page) -> None:
     page = quick_page
+    browser_dialogs: list[Dialog] = []
+    page.on("dialog", lambda dialog: browser_dialogs.append(dialog))
     alpha = start_conversation(page, ALPHA)
     beta = start_conversation(page, BETA)
     expect(item(page, beta)).to_have_class(re.compile(r"\bactive\b"))
@@ -61,31 +64,28 @@ def test_search_rename_pin_archive_and_delete(quick_page: Page) -> None:
     expect(item(page, alpha)).to_be_visible()
     expect(item(page, beta)).to_be_visible()
 
-    # Rename through the browser's prompt; cancelling changes nothing.
-    asked: list[tuple[str, str, str]] = []
-
-    def answer_prompt(value: str | None) -> None:
-        def handle(dialog: Dialog) -> None:
-            asked.append((dialog.type, dialog.message, dialog.default_value))
-            if value is None:
-                dialog.dismiss()
-            else:
-                dialog.accept(value)
-
-        page.once("dialog", handle)
-
-    answer_prompt(None)
+    # Rename in an in-page dialog; cancelling (or Escape) changes nothing.
     act(page, alpha, "rename")
+    dialog = page.get_by_role("dialog", name="Rename conversation")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Title")).to_be_focused()
+    expect(dialog.get_by_label("Title")).to_have_value(ALPHA)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
     expect(item(page, alpha).locator(".conv-title")).to_have_text(ALPHA)
-    answer_prompt(RENAMED)
+    # Focus goes back to the ⋯ button the menu opened from.
+    expect(item(page, alpha).locator(".conv-menu summary")).to_be_focused()
     act(page, alpha, "rename")
+    dialog.get_by_label("Title").fill(RENAMED)
+    dialog.get_by_label("Title").press("Enter")
+    expect(dialog).to_be_hidden()
     expect(item(page, alpha).locator(".conv-title")).to_have_text(RENAMED)
-    assert asked == [("prompt", "Rename conversation", ALPHA)] * 2
     expect(page.locator("#chat-title")).to_have_text(BETA)  # not the one on screen
 
     # Renaming the conversation on screen renames its heading too.
-    answer_prompt("Zebra beta, renamed here")
     act(page, beta, "rename")
+    dialog.get_by_label("Title").fill("Zebra beta, renamed here")
+    dialog.get_by_role("button", name="Rename").click()
     expect(page.locator("#chat-title")).to_have_text("Zebra beta, renamed here")
     expect(item(page, beta).locator(".conv-title")).to_have_text("Zebra beta, renamed here")
 
@@ -109,32 +109,20 @@ def test_search_rename_pin_archive_and_delete(quick_page: Page) -> None:
     expect(item(page, beta)).to_be_visible()
     expect(item(page, alpha)).to_have_count(0)
 
-    # Delete asks first; dismissing keeps the conversation.
-    confirms: list[str] = []
-
-    def confirm(accept: bool) -> None:
-        def handle(dialog: Dialog) -> None:
-            confirms.append(f"{dialog.type}: {dialog.message}")
-            dialog.accept() if accept else dialog.dismiss()
-
-        page.once("dialog", handle)
-
-    confirm(False)
+    # Delete asks first, in a dialog; Escape keeps the conversation.
     act(page, beta, "delete")
+    ask = page.get_by_role("dialog", name="Delete?")
+    expect(ask).to_contain_text("Delete “Zebra beta, renamed here”? This cannot be undone.")
+    expect(ask.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice first
+    page.keyboard.press("Escape")
+    expect(ask).to_be_hidden()
     expect(item(page, beta)).to_be_visible()
-    confirm(True)
     act(page, beta, "delete")
+    ask.get_by_role("button", name="Delete").click()
     # Deleting the conversation on screen leads to a new chat.
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.locator("#empty-state")).to_be_visible()
     expect(item(page, beta)).to_have_count(0)
-    assert (
-        confirms
-        == [
-            "confirm: Delete “Zebra beta, renamed here”? This cannot be undone.",
-        ]
-        * 2
-    )
     response = page.goto(f"/c/{beta}/")
     assert response is not None and response.status == 404
 
@@ -142,3 +130,4 @@ def test_search_rename_pin_archive_and_delete(quick_page: Page) -> None:
     response = page.goto(f"/c/{alpha}/")
     assert response is not None and response.status == 200
     expect(page.locator("#chat-title")).to_have_text(RENAMED)
+    assert browser_dialogs == []

@@ -1,8 +1,9 @@
 // Buttons on messages: stop, retry, regenerate, copy, edit, versions; code-block and diagram
 // buttons; citation hover cards; the elapsed time of running answers.
 import { handleCodeClicks, mathSource } from "../markdown/typeset.js";
-import { copyText, messages, state, urlFor } from "./page.js";
+import { copyText, messages } from "./page.js";
 import { send } from "./socket.js";
+import { showVersion } from "./versions.js";
 
 function onAction(event) {
   const button = event.target.closest("[data-action]");
@@ -16,8 +17,7 @@ function onAction(event) {
     case "copy": return copyText(answerText(turnEl), button);
     case "copy-text": return copyText(answerText(turnEl, { plain: true }), button);
     case "edit": return startEdit(turnEl);
-    case "branch":
-      if (button.dataset.target) location.href = `${urlFor("conversationUrl", state.conversationId)}?turn=${button.dataset.target}`;
+    case "branch": return showVersion(button);
   }
 }
 

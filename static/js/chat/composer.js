@@ -66,6 +66,7 @@ async function sendNow({ text, files, mediaUrls }) {
     type: "send",
     conversation: state.conversationId,
     parent: last ? Number(last.dataset.turn) : null,
+    folder: state.conversationId ? null : state.folderId,
     text,
     attachments: files,
     media_urls: mediaUrls,

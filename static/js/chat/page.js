@@ -18,6 +18,8 @@ export function urlFor(name, id) {
 
 export const state = {
   conversationId: Number(chat.dataset.conversation) || null,
+  // The folder a new chat is started in (its settings are the folder's).
+  folderId: Number(chat.dataset.folder) || null,
 };
 
 export function lastTurn() {

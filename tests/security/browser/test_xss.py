@@ -56,13 +56,8 @@ class Guard:
     server: LiveServer
     dialogs: list[str] = field(default_factory=list)
     popups: list[str] = field(default_factory=list)
-    allow_prompt: str | None = None  # the answer to the one prompt() the test expects
 
     def on_dialog(self, dialog: Dialog) -> None:
-        if dialog.type == "prompt" and self.allow_prompt is not None:
-            dialog.accept(self.allow_prompt)
-            self.allow_prompt = None
-            return
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
@@ -387,8 +382,11 @@ def test_a_conversation_title_with_markup_stays_text(guard: Guard) -> None:
     conversation = page.url.rstrip("/").rsplit("/", 1)[1]
     entry = page.locator(f'#conv-list [data-conversation="{conversation}"]')
     entry.locator(".conv-menu summary").click()
-    guard.allow_prompt = TITLE
     entry.locator('[data-conv-action="rename"]').click()
+    rename = page.get_by_role("dialog", name="Rename conversation")
+    rename.get_by_label("Title").fill(TITLE)
+    rename.get_by_role("button", name="Rename").click()
+    expect(rename).to_be_hidden()
     expect(page.locator("#chat-title")).to_have_text(TITLE)
     expect(entry.locator(".conv-title")).to_have_text(TITLE)
     guard.check("the renamed conversation")
@@ -403,4 +401,9 @@ def test_a_conversation_title_with_markup_stays_text(guard: Guard) -> None:
     page.goto("/")
     page.fill("#conv-search", "Zq9")
     expect(page.locator("#conv-list .conv-title")).to_have_text([TITLE])
+    expect(page.locator("#conv-list .conv-title mark")).to_have_text("Zq9")
     guard.check("the search results")
+    # A match in a message shows as a snippet, as text too.
+    page.fill("#conv-search", "rename")
+    expect(page.locator("#conv-list .conv-snippet mark")).to_have_text(["rename"])
+    guard.check("the search snippet")
