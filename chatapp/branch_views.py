@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from .branches import Tree, turn_id
@@ -20,7 +21,7 @@ def branch(request: HttpRequest, pk: int) -> HttpResponse:
     tree = Tree.of(conversation.turns.all())
     wanted = turn_id(request.GET.get("turn", ""))
     if wanted is None or wanted not in tree.by_id:
-        raise Http404("No such message in this conversation.")
+        raise Http404(gettext("No such message in this conversation."))
     Conversation.objects.filter(pk=pk).update(current_turn_id=wanted)
     shown = [turn_payload(t, tree.siblings(t)) for t in tree.branch(wanted)]
     return JsonResponse(

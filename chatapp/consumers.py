@@ -142,7 +142,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for turn, siblings in await sync_to_async(turns.visible)(conversation):
             if workers.running(turn.pk):
                 continue
-            request = {"type": "relay.snapshot", "reply": self.subscriber.name}
+            request = {
+                "type": "relay.snapshot",
+                "reply": self.subscriber.name,
+                "language": self.language,
+            }
             if turn.is_active and await workers.ask(turn, request):
                 continue  # the worker running it answers this socket
             flags = "snapshot" if turn.is_active else "final"

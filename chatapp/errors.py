@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext
 
 from interactions_client import (
@@ -60,7 +61,9 @@ def describe(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, Unrecoverable):
         return error("interrupted", gettext("The server restarted before this answer was saved."))
     if isinstance(exc, TooManyRounds):
-        return error("tool_rounds", str(exc))
+        rounds = settings.TOOL_MAX_ROUNDS
+        message = gettext("Stopped after %(rounds)s rounds of tool calls.") % {"rounds": rounds}
+        return error("tool_rounds", message)
     if isinstance(exc, RateLimitError):
         return error("rate_limited", gettext("Gemini is rate-limiting requests right now (429)."))
     if isinstance(exc, AuthenticationError | PermissionDeniedError):

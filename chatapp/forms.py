@@ -20,7 +20,9 @@ from .tools import available as available_tools
 
 
 class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
-    model = forms.ChoiceField(error_messages={"invalid_choice": "Pick one of the listed models."})
+    model = forms.ChoiceField(
+        error_messages={"invalid_choice": _("Pick one of the listed models.")}
+    )
     tools = forms.MultipleChoiceField(required=False, choices=[])
     # Servers the team admins registered and enabled; their headers never reach the page.
     mcp_servers = forms.MultipleChoiceField(
@@ -33,8 +35,8 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     response_schema = forms.CharField(
         required=False,
         max_length=20_000,
-        label="JSON schema for structured answers",
-        help_text="optional",
+        label=_("JSON schema for structured answers"),
+        help_text=_("optional"),
         widget=forms.Textarea(
             attrs={
                 "id": "set-schema",
@@ -48,9 +50,9 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     knowledge_bases = forms.ModelMultipleChoiceField(
         queryset=KnowledgeBase.objects.none(),
         required=False,
-        label="Knowledge bases",
+        label=_("Knowledge bases"),
         widget=forms.CheckboxSelectMultiple,
-        help_text="answers search these documents and cite them",
+        help_text=_("answers search these documents and cite them"),
     )
     # The page's script posts the whole form: `required` attributes would add nothing.
     use_required_attribute = False
@@ -58,21 +60,21 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Conversation
         fields = Conversation.SETTINGS
-        error_messages = {"thinking_level": {"invalid_choice": "Unknown thinking level."}}
+        error_messages = {"thinking_level": {"invalid_choice": _("Unknown thinking level.")}}
         labels = {
-            "thinking_level": "Thinking",
-            "google_search": "Google Search",
+            "thinking_level": _("Thinking"),
+            "google_search": _("Google Search"),
             "google_maps": _("Google Maps"),
-            "url_context": "URL context",
-            "code_execution": "Code execution",
-            "background": "Run answers in the background",
+            "url_context": _("URL context"),
+            "code_execution": _("Code execution"),
+            "background": _("Run answers in the background"),
             "stateless": _("Keep nothing on Google's servers"),
         }
         help_texts = {
-            "google_search": "grounded answers with sources",
+            "google_search": _("grounded answers with sources"),
             "google_maps": _("places near you, if you allow your location"),
-            "url_context": "read pages linked in the message",
-            "background": "for long tasks: they finish even with this page closed",
+            "url_context": _("read pages linked in the message"),
+            "background": _("for long tasks: they finish even with this page closed"),
             "stateless": _("the whole conversation is re-sent with every message"),
         }
         widgets = {
@@ -89,7 +91,7 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
                     "min": 0,
                     "max": 2,
                     "step": 0.1,
-                    "placeholder": "default",
+                    "placeholder": _("default"),
                 }
             ),
             "thinking_level": forms.Select(attrs={"id": "set-thinking"}),
@@ -146,5 +148,5 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean_temperature(self) -> float | None:
         value = self.cleaned_data.get("temperature")
         if value is not None and not 0 <= value <= 2:
-            raise forms.ValidationError("Temperature goes from 0 to 2.")
+            raise forms.ValidationError(_("Temperature goes from 0 to 2."))
         return value  # type: ignore[no-any-return]

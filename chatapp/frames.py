@@ -39,6 +39,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.utils import translation
 from django.utils.translation import gettext
 
 from . import tracing
@@ -157,8 +158,15 @@ def chunk(piece: str, number: int, count: int) -> str:
 
 
 def _rendered(make: Callable[[], dict[str, Any]]) -> asyncio.Future[dict[str, Any]]:
-    """Render in a worker thread (not the database thread), never on the event loop."""
-    return asyncio.get_running_loop().run_in_executor(None, make)
+    """Render in a worker thread (not the database thread), never on the event loop, in the
+    language active here: an executor's thread does not inherit it."""
+    language = translation.get_language()
+
+    def in_language() -> dict[str, Any]:
+        with translation.override(language):
+            return make()
+
+    return asyncio.get_running_loop().run_in_executor(None, in_language)
 
 
 # --- frames of a turn ---

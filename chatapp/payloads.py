@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 
 from .answer_meter import meter
 from .blocks import block_members, block_starts, joined
@@ -63,11 +65,12 @@ def _rendered(step: dict[str, Any], file_url: FileUrls) -> list[dict[str, Any]]:
         key = json.dumps(step, sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError):
         return render_steps([step], file_url)
-    return _rendered_json(key, file_url)
+    return _rendered_json(key, file_url, translation.get_language())
 
 
 @lru_cache(maxsize=512)
-def _rendered_json(key: str, file_url: FileUrls) -> list[dict[str, Any]]:
+def _rendered_json(key: str, file_url: FileUrls, language: str | None) -> list[dict[str, Any]]:
+    # `language` is in the key: the parts hold translated labels ("Copy code", errors).
     return render_steps([json.loads(key)], file_url)
 
 
@@ -146,7 +149,7 @@ def render_step(view: dict[str, Any]) -> str:
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:
     return {
         "id": conversation.pk,
-        "title": conversation.title or "New chat",
+        "title": conversation.title or gettext("New chat"),
         "model": conversation.model,
         "pinned": conversation.pinned,
         "archived": conversation.archived,

@@ -86,7 +86,7 @@ def folder_or_404(request: HttpRequest, pk: Any) -> Folder:
     """The person's folder `pk` (from a URL or a form); anything else is a 404."""
     wanted = turn_id(pk)  # a plain number, or None ("²" and "1e3" are not ids)
     if wanted is None:
-        raise Http404("No such folder.")
+        raise Http404(gettext("No such folder."))
     return get_object_or_404(Folder, pk=wanted, owner=request.user)
 
 

@@ -11,7 +11,9 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
+from django.utils import formats
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import relevance
 
@@ -30,17 +32,30 @@ def parse_schema_text(text: str) -> tuple[dict[str, Any] | None, list[str]]:
     if not text.strip():
         return None, []
     if len(text) > MAX_SCHEMA_TEXT_CHARS:
-        return None, [f"The schema is too long (over {MAX_SCHEMA_TEXT_CHARS:,} characters)."]
+        return None, [
+            _("The schema is too long (over %(limit)s characters).")
+            % {"limit": _grouped(MAX_SCHEMA_TEXT_CHARS)}
+        ]
     try:
         schema = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        return None, [f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."]
+        return None, [
+            _("Not valid JSON: %(error)s (line %(line)s, column %(column)s).")
+            % {"error": exc.msg, "line": exc.lineno, "column": exc.colno}
+        ]
     except ValueError as exc:
-        return None, [f"Not valid JSON: {exc}."]
+        return None, [_("Not valid JSON: %(error)s.") % {"error": exc}]
     except RecursionError:
-        return None, [f"The schema is nested too deeply (limit {MAX_SCHEMA_DEPTH} levels)."]
+        return None, [
+            _("The schema is nested too deeply (limit %(limit)s levels).")
+            % {"limit": MAX_SCHEMA_DEPTH}
+        ]
     errors = check_schema(schema)
     return (None, errors) if errors else (schema, [])
+
+
+def _grouped(value: int) -> str:
+    return str(formats.number_format(value, force_grouping=True))
 
 
 def _refuse_constant(name: str) -> Any:
@@ -50,23 +65,29 @@ def _refuse_constant(name: str) -> Any:
 def check_schema(schema: Any) -> list[str]:
     """Why ``schema`` cannot be used for structured output; empty when it can."""
     if not isinstance(schema, dict):
-        return ['The schema must be a JSON object, like {"type": "object", "properties": {…}}.']
+        return [_('The schema must be a JSON object, like {"type": "object", "properties": {…}}.')]
     # Depth first: it is bounded, while serializing a very deep object would recurse.
     if _depth(schema, MAX_SCHEMA_DEPTH + 1) > MAX_SCHEMA_DEPTH:
-        return [f"The schema is nested too deeply (limit {MAX_SCHEMA_DEPTH} levels)."]
+        return [
+            _("The schema is nested too deeply (limit %(limit)s levels).")
+            % {"limit": MAX_SCHEMA_DEPTH}
+        ]
     try:
         size = len(json.dumps(schema, ensure_ascii=False, allow_nan=False).encode())
     except (TypeError, ValueError) as exc:
-        return [f"The schema is not plain JSON: {exc}."]
+        return [_("The schema is not plain JSON: %(error)s.") % {"error": exc}]
     if size > MAX_SCHEMA_BYTES:
-        return [f"The schema is too large ({size / 1000:.1f} KB; the limit is 20 KB)."]
+        return [
+            _("The schema is too large (%(size)s KB; the limit is 20 KB).")
+            % {"size": formats.number_format(size / 1000, 1)}
+        ]
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
     errors = [_schema_message(e) for e in sorted(meta.iter_errors(schema), key=relevance)]
     if errors:
         return errors[:MAX_ERRORS]
     errors = _check_refs(schema)
     if not errors and _top_type(schema) not in ("object", "array"):
-        errors.append('The top-level "type" must be "object" or "array".')
+        errors.append(_('The top-level "type" must be "object" or "array".'))
     return errors
 
 
@@ -75,10 +96,17 @@ def _schema_message(error: Any) -> str:
     where = "/".join(str(part) for part in path)
     # A bad "type" keyword (not a property that happens to be called "type").
     if path[-1:] == ["type"] and path[-2:-1] not in (["properties"], ["$defs"]):
-        message = f"{error.instance!r} is not a JSON type (use one of: {_JSON_TYPES})"
+        message = _("%(value)s is not a JSON type (use one of: %(types)s)") % {
+            "value": repr(error.instance),
+            "types": _JSON_TYPES,
+        }
     else:
         message = error.message
-    return _short(f"At {where}: {message}." if where else f"{message}.")
+    return _short(
+        _("At %(where)s: %(error)s.") % {"where": where, "error": message}
+        if where
+        else f"{message}."
+    )
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -94,7 +122,9 @@ def _check_refs(schema: dict[str, Any]) -> list[str]:
     errors = []
     for ref in _refs(schema):
         if _resolve(schema, ref) is None:
-            errors.append(f'The reference "{ref}" does not point at a part of this schema.')
+            errors.append(
+                _('The reference "%(ref)s" does not point at a part of this schema.') % {"ref": ref}
+            )
     return [_short(e) for e in errors[:MAX_ERRORS]]
 
 
@@ -147,17 +177,20 @@ def check_answer(text: str, schema: dict[str, Any]) -> dict[str, Any]:
         data = json.loads(text)
         pretty = json.dumps(data, indent=2, ensure_ascii=False)
     except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        return _verdict([f"The answer is not JSON: {exc.msg} ({where})."], None)
+        where = {"error": exc.msg, "line": exc.lineno, "column": exc.colno}
+        message = _("The answer is not JSON: %(error)s (line %(line)s, column %(column)s).")
+        return _verdict([message % where], None)
     except RecursionError:
-        return _verdict(["The answer is not usable JSON: it is nested too deeply."], None)
+        return _verdict([_("The answer is not usable JSON: it is nested too deeply.")], None)
     except (TypeError, ValueError) as exc:  # no text at all, or a number too long to read
-        return _verdict([_short(f"The answer is not JSON: {exc}.")], None)
+        return _verdict([_short(_("The answer is not JSON: %(error)s.") % {"error": exc})], None)
     try:
         validator = Draft202012Validator(schema)
         found = sorted(validator.iter_errors(data), key=relevance)
     except Exception as exc:  # a broken schema must not break the page that shows the answer
-        return _verdict([_short(f"The schema could not be applied: {exc}")], pretty)
+        return _verdict(
+            [_short(_("The schema could not be applied: %(error)s") % {"error": exc})], pretty
+        )
     errors = [_short(f"{e.json_path}: {e.message}") for e in found[:MAX_ERRORS]]
     return _verdict(errors, pretty)
 

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def title_from(text: str) -> str:
     line = re.sub(r"^(?:[#>]+|[-*+]\s|\d+\.\s)\s*", "", line).replace("`", "").strip()
     line = re.sub(r"\s+", " ", line)
     if len(line) <= MAX_TITLE:
-        return line or "New chat"
+        return line or gettext("New chat")
     cut = line[:MAX_TITLE].rsplit(" ", 1)[0]
     return (cut if len(cut) > MAX_TITLE // 2 else line[:MAX_TITLE]).rstrip(",.;:") + "…"
 

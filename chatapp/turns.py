@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import folders, limits, titles, usage
 from .branches import Tree
@@ -58,7 +59,7 @@ class Started:
 def owned_conversation(user: Any, pk: int) -> Conversation:
     conversation: Conversation | None = Conversation.objects.filter(pk=pk, owner=user).first()
     if conversation is None:
-        raise ClientError("not_found", "No such conversation.")
+        raise ClientError("not_found", _("No such conversation."))
     return conversation
 
 
@@ -66,7 +67,7 @@ def owned_turn(user: Any, pk: int) -> Turn:
     turn = Turn.objects.select_related("conversation").filter(pk=pk, conversation__owner=user)
     found: Turn | None = turn.first()
     if found is None:
-        raise ClientError("not_found", "No such message.")
+        raise ClientError("not_found", _("No such message."))
     return found
 
 
@@ -75,10 +76,10 @@ def send(user: Any, frame: Send, worker: str) -> Started:
     _check_limits(user)
     text = frame.text.strip()
     if not text and not frame.attachments and not frame.media_urls:
-        raise ClientError("empty", "Write a message first.")
+        raise ClientError("empty", _("Write a message first."))
     if frame.conversation is None and frame.parent is not None:
         # A new conversation has no earlier message to answer.
-        raise ClientError("not_found", "No such message.")
+        raise ClientError("not_found", _("No such message."))
     try:
         files = resolve(user, frame.attachments) if frame.attachments else []
         media = [media_url_content(url) for url in frame.media_urls]
@@ -111,7 +112,7 @@ def send(user: Any, frame: Send, worker: str) -> Started:
         if frame.parent is not None:
             parent = Turn.objects.filter(pk=frame.parent, conversation=conversation).first()
             if parent is None:
-                raise ClientError("not_found", "No such message.")
+                raise ClientError("not_found", _("No such message."))
         turn = _new_turn(
             conversation, parent.pk if parent else None, worker, user_input + media, text
         )
@@ -128,7 +129,7 @@ def send(user: Any, frame: Send, worker: str) -> Started:
 def edit(user: Any, turn_id: int, text: str, worker: str) -> Started:
     """A sibling of the turn with new text (its files are kept)."""
     if not text.strip():
-        raise ClientError("empty", "Write a message first.")
+        raise ClientError("empty", _("Write a message first."))
     return _sibling(user, turn_id, worker, text=text.strip())
 
 
@@ -142,7 +143,7 @@ def retry(user: Any, turn_id: int, worker: str) -> Started:
     _check_limits(user)
     original = owned_turn(user, turn_id)
     if original.is_active:
-        raise ClientError("busy", "That answer is still running.")
+        raise ClientError("busy", _("That answer is still running."))
     usage.retire(original)  # the replaced answer's tokens still count (chatapp.usage)
     with transaction.atomic():
         _check_idle(original.conversation_id)
@@ -164,7 +165,7 @@ def select(user: Any, conversation_id: int, turn_id: int) -> None:
         current_turn_id=turn_id
     )
     if not updated:
-        raise ClientError("not_found", "No such message.")
+        raise ClientError("not_found", _("No such message."))
 
 
 def visible(conversation: Conversation) -> list[tuple[Turn, list[Turn]]]:
@@ -233,7 +234,7 @@ def _check_idle(conversation_id: int) -> None:
     if Turn.objects.filter(
         conversation_id=conversation_id, status__in=Turn.ACTIVE, heartbeat__gte=fresh
     ).exists():
-        raise ClientError("busy", "An answer is still being written in this conversation.")
+        raise ClientError("busy", _("An answer is still being written in this conversation."))
 
 
 def _sibling(user: Any, turn_id: int, worker: str, *, text: str | None) -> Started:

@@ -16,12 +16,13 @@ from typing import Any, Protocol
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import delivery, metrics, streams
 from .backoff import pause_after_failure
 from .db_retry import forget_broken_connections
 from .frames import Frame
+from .languages import supported
 from .models import Turn
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,10 @@ async def _listen(name: str) -> None:
             if message.get("type") == "relay.stop" and generation.task:
                 generation.task.cancel()
             elif message.get("type") == "relay.snapshot":
-                delivery.send_to(str(message["reply"]), generation.snapshot())
+                # In the asking socket's language, not this worker's default.
+                language = supported(message.get("language")) or settings.LANGUAGE_CODE
+                with translation.override(language):
+                    delivery.send_to(str(message["reply"]), generation.snapshot())
             elif message.get("type") == "relay.wake" and hasattr(generation, "wake"):
                 generation.wake.set()  # a webhook said its background interaction ended
         except asyncio.CancelledError:

@@ -11,6 +11,8 @@ from itertools import accumulate
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from django.utils.translation import gettext
+
 from ._markdown import PH_CLOSE, PH_OPEN, PUA, clean_text, is_http_url, render_source
 
 # Lines whose syntax breaks if text is appended: fences, thematic breaks, setext underlines,
@@ -52,7 +54,7 @@ def render_text_with_citations(
     def number(url: str, title: str) -> int:
         if url not in numbers:
             n = numbers[url] = len(numbers) + 1
-            domain = _domain(url) or "knowledge base"
+            domain = _domain(url) or gettext("knowledge base")
             sources.append({"n": n, "url": url, "title": title or domain, "domain": domain})
             cites[n] = (url, title or domain)
         return numbers[url]

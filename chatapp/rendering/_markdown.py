@@ -13,9 +13,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 from urllib.parse import urlsplit
 
 import nh3
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
@@ -40,35 +44,55 @@ _ALLOWED_TAGS = {
     "a", "span", "div", "button", "sup", "input",
 }  # fmt: skip
 _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
-_TASK_LABELS = {"Done", "Not done"}  # a task list's checkboxes need a name (accessibility)
+# Labels the HTML carries, written in the reader's language: a task list's checkboxes need a
+# name (accessibility), and a code block has a copy button.
+DONE, NOT_DONE = gettext_noop("Done"), gettext_noop("Not done")
+COPY_CODE, COPY = gettext_noop("Copy code"), gettext_noop("Copy")
 
-_cleaner = nh3.Cleaner(
-    tags=_ALLOWED_TAGS,
-    clean_content_tags={"script", "style", "iframe", "svg", "math", "template", "noscript"},
-    attributes={"a": {"href", "title", "data-cite"}, "ol": {"start"}, "input": {"checked"}},
-    tag_attribute_values={
-        "button": {"type": {"button"}, "aria-label": {"Copy code"}},
-        "input": {"type": {"checkbox"}, "disabled": {"disabled"}, "aria-label": _TASK_LABELS},
-    },
-    set_tag_attribute_values={"a": {"target": "_blank"}},
-    allowed_classes={
-        "span": {"code-lang", "math-inline", "math-display"},
-        "div": {"code-block", "code-head", "math-display"},
-        "ul": {"contains-task-list"},
-        "ol": {"contains-task-list"},
-        "li": {"task-list-item"},
-        "input": {"task-list-item-checkbox"},
-        "pre": {"highlight"},
-        "button": {"copy-code"},
-        "sup": {"cite"},
-        "th": _ALIGN_CLASSES,
-        "td": _ALIGN_CLASSES,
-    },
-    url_schemes={"http", "https", "mailto"},
-    url_relative="deny",
-    link_rel=LINK_REL,
-    strip_comments=True,
-)
+
+def _in_every_language(*messages: str) -> set[str]:
+    """`messages` as each of the site's languages writes them (the allow-list keeps any)."""
+    found = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            found |= {gettext(message) for message in messages}
+    return found
+
+
+@cache
+def _cleaner() -> nh3.Cleaner:
+    """Built on first use: the translations are not loaded when this module is imported."""
+    return nh3.Cleaner(
+        tags=_ALLOWED_TAGS,
+        clean_content_tags={"script", "style", "iframe", "svg", "math", "template", "noscript"},
+        attributes={"a": {"href", "title", "data-cite"}, "ol": {"start"}, "input": {"checked"}},
+        tag_attribute_values={
+            "button": {"type": {"button"}, "aria-label": _in_every_language(COPY_CODE)},
+            "input": {
+                "type": {"checkbox"},
+                "disabled": {"disabled"},
+                "aria-label": _in_every_language(DONE, NOT_DONE),
+            },
+        },
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+        allowed_classes={
+            "span": {"code-lang", "math-inline", "math-display"},
+            "div": {"code-block", "code-head", "math-display"},
+            "ul": {"contains-task-list"},
+            "ol": {"contains-task-list"},
+            "li": {"task-list-item"},
+            "input": {"task-list-item-checkbox"},
+            "pre": {"highlight"},
+            "button": {"copy-code"},
+            "sup": {"cite"},
+            "th": _ALIGN_CLASSES,
+            "td": _ALIGN_CLASSES,
+        },
+        url_schemes={"http", "https", "mailto"},
+        url_relative="deny",
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
 
 
 def render_markdown(text: str) -> str:
@@ -78,7 +102,7 @@ def render_markdown(text: str) -> str:
 
 def sanitize_html(fragment: str) -> str:
     """``fragment`` reduced to the allow-list this module renders (idempotent on its output)."""
-    return _cleaner.clean(fragment)
+    return _cleaner().clean(fragment)
 
 
 def render_source(source: str, cites: dict[int, tuple[str, str]]) -> str:
@@ -86,7 +110,7 @@ def render_source(source: str, cites: dict[int, tuple[str, str]]) -> str:
         return ""
     rendered = _md.render(source, {"cites": cites})
     # Placeholders are turned into tokens before rendering; drop any the parser hid elsewhere.
-    return _cleaner.clean(PUA.sub("", PLACEHOLDER.sub("", rendered)))
+    return _cleaner().clean(PUA.sub("", PLACEHOLDER.sub("", rendered)))
 
 
 def _normalize_link(url: str) -> str:
@@ -118,14 +142,11 @@ def _core_rule(state: StateCore) -> None:
             tok.children = _inline_children(tok.children)
             for child in tok.children:
                 if child.type == "html_inline" and "task-list-item-checkbox" in child.content:
-                    label = "Done" if "checked" in child.content else "Not done"
-                    child.content = child.content.replace(
-                        "<input ", f'<input aria-label="{label}" '
-                    )
+                    child.content = _named_checkbox(child.content)
 
 
 def _named_checkbox(tag: str) -> str:
-    label = "Done" if "checked" in tag else "Not done"
+    label = html.escape(gettext(DONE if "checked" in tag else NOT_DONE))
     return tag.replace("<input ", f'<input aria-label="{label}" ')
 
 
@@ -216,7 +237,7 @@ def _render_code(
 
 def code_block_html(code: str, language: str = "") -> str:
     """A code block with its header and (inert) copy button, sanitized (the page highlights it)."""
-    return _cleaner.clean(_code_block(code, language))
+    return _cleaner().clean(_code_block(code, language))
 
 
 def _code_block(code: str, language: str) -> str:
@@ -225,7 +246,8 @@ def _code_block(code: str, language: str) -> str:
     return (
         '<div class="code-block"><div class="code-head">'
         f'<span class="code-lang">{label}</span>'
-        '<button type="button" class="copy-code" aria-label="Copy code">Copy</button></div>'
+        f'<button type="button" class="copy-code" aria-label="{html.escape(gettext(COPY_CODE))}">'
+        f"{html.escape(gettext(COPY))}</button></div>"
         f'<pre class="highlight"><code>{body}</code></pre></div>\n'
     )
 

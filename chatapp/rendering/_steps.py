@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.utils.translation import gettext
+
 from ..file_refs import OWNER, FileUrls
 from ._citations import render_text_with_citations
 from ._markdown import PUA, clean_text, code_block_html, is_http_url, is_int, render_markdown
@@ -68,7 +70,7 @@ def _model_output(step: dict[str, Any], file_url: FileUrls) -> list[dict[str, An
         parts.append(
             {
                 "kind": "error",
-                "message": _plain(message) or "The model reported an error.",
+                "message": _plain(message) or gettext("The model reported an error."),
                 "code": code if is_int(code) else None,
             }
         )

@@ -23,7 +23,7 @@ function onNotify(frame) {
   if (frame.conversation !== state.conversationId || document.hidden) {
     document.querySelector(`[data-conversation="${frame.conversation}"]`)?.classList.add("has-news");
     if ("Notification" in window && Notification.permission === "granted") {
-      const note = new Notification(frame.title, { body: frame.status === "completed" ? "The answer is ready." : "The task ended: " + frame.status, tag: `conversation-${frame.conversation}` });
+      const note = new Notification(frame.title, { body: frame.status === "completed" ? gettext("The answer is ready.") : interpolate(gettext("The task ended: %s"), [frame.status]), tag: `conversation-${frame.conversation}` });
       note.addEventListener("click", () => { window.focus(); location.href = frame.url; });
     }
   }

@@ -46,15 +46,15 @@ function startEdit(turnEl) {
   const area = document.createElement("textarea");
   area.value = original;
   area.rows = Math.min(10, original.split("\n").length + 1);
-  area.setAttribute("aria-label", "Edit message (Enter sends, Shift+Enter adds a line, Escape cancels)");
+  area.setAttribute("aria-label", gettext("Edit message (Enter sends, Shift+Enter adds a line, Escape cancels)"));
   const save = document.createElement("button");
   save.type = "submit";
   save.className = "btn-primary";
-  save.textContent = "Send";
+  save.textContent = gettext("Send");
   const cancel = document.createElement("button");
   cancel.type = "button";
   cancel.className = "btn-small";
-  cancel.textContent = "Cancel";
+  cancel.textContent = gettext("Cancel");
   form.append(area, save, cancel);
   body.append(form);
   area.focus();

@@ -62,10 +62,10 @@ export async function copyText(text, button) {
   try {
     await navigator.clipboard.writeText(text);
     const label = button.textContent;
-    button.textContent = "Copied";
+    button.textContent = gettext("Copied");
     setTimeout(() => { button.textContent = label; }, 1500);
   } catch {
-    showError("Copying is not allowed here.");
+    showError(gettext("Copying is not allowed here."));
   }
 }
 
@@ -75,13 +75,16 @@ export function elementFrom(html) {
   return template.content.firstElementChild;
 }
 
+// The product's name, as the page's title ends with it (a name: not translated).
+const BRAND = document.title.split(" · ").pop();
+
 /** A conversation created (by the first message or the settings) or renamed. */
 export function onConversation(conversation) {
   state.conversationId = conversation.id;
   chat.dataset.conversation = String(conversation.id);
   history.replaceState(null, "", conversation.url);
   document.getElementById("chat-title").textContent = conversation.title;
-  document.title = `${conversation.title} · Gemini Team Chat`;
+  document.title = `${conversation.title} · ${BRAND}`;
   document.getElementById("settings").dataset.url = urlFor("settingsUrl", conversation.id);
   document.dispatchEvent(new CustomEvent("conversations-changed"));
 }

@@ -60,10 +60,10 @@ function open() {
       return;
     }
     if (event.code === 4429) {
-      setConn("Too many open tabs: close some, then reload this one.");
+      setConn(gettext("Too many open tabs: close some, then reload this one."));
       return;
     }
-    setConn("Reconnecting…");
+    setConn(gettext("Reconnecting…"));
     setTimeout(open, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 10000);
   });

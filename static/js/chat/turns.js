@@ -302,11 +302,11 @@ function showSilence() {
     stop.type = "button";
     stop.className = "btn-small";
     stop.dataset.action = "stop";
-    stop.textContent = "Stop";
+    stop.textContent = gettext("Stop");
     const retry = document.createElement("button");
     retry.type = "button";
     retry.className = "btn-small";
-    retry.textContent = "Retry";
+    retry.textContent = gettext("Retry");
     retry.addEventListener("click", () => {
       retryAfterStop.add(id);
       send({ type: "stop", turn: id });
@@ -314,7 +314,8 @@ function showSilence() {
     notice.append(text, " ", stop, " ", retry);
     running.querySelector(".steps").after(notice);
   }
-  notice.firstChild.textContent = `Gemini has sent nothing for ${silent} seconds.`;
+  notice.firstChild.textContent = interpolate(
+    ngettext("Gemini has sent nothing for %s second.", "Gemini has sent nothing for %s seconds.", silent), [silent]);
 }
 
 export function start() {

@@ -8,6 +8,9 @@ import { mathPlugin } from "./math.js";
 const { markdownit, markdownitTaskLists, DOMPurify } = window;
 
 export const LINK_REL = "noopener noreferrer nofollow";
+// Labels in the reader's language, as the server writes them (chatapp/rendering/_markdown.py).
+const TASK_LABELS = [gettext("Done"), gettext("Not done")]; // a task list's checkboxes need a name
+const COPY_CODE = gettext("Copy code");
 const ALIGN = /^text-align:(left|center|right)$/;
 
 const md = markdownit("commonmark", { html: false, linkify: false, typographer: false })
@@ -25,7 +28,7 @@ md.core.ruler.push("chat_mirror", (state) => {
       token.children = linkedImages(token.children, state);
       for (const child of token.children) {
         if (child.type === "html_inline" && child.content.includes("task-list-item-checkbox")) {
-          const label = child.content.includes("checked") ? "Done" : "Not done";
+          const label = child.content.includes("checked") ? TASK_LABELS[0] : TASK_LABELS[1];
           child.content = child.content.replace("<input ", `<input aria-label="${label}" `);
         }
       }
@@ -64,7 +67,7 @@ function codeBlock(tokens, idx) {
   const escape = md.utils.escapeHtml;
   return '<div class="code-block"><div class="code-head">' +
     `<span class="code-lang">${escape(language.slice(0, 40) || "text")}</span>` +
-    '<button type="button" class="copy-code" aria-label="Copy code">Copy</button></div>' +
+    `<button type="button" class="copy-code" aria-label="${escape(COPY_CODE)}">${escape(gettext("Copy"))}</button></div>` +
     `<pre class="highlight"><code>${escape(token.content)}</code></pre></div>\n`;
 }
 md.renderer.rules.fence = codeBlock;
@@ -91,11 +94,10 @@ const CLASSES = {
   TH: ALIGN_CLASSES,
   TD: ALIGN_CLASSES,
 };
-const FIXED = { BUTTON: { type: "button", "aria-label": "Copy code" }, INPUT: { type: "checkbox", disabled: "" } };
+const FIXED = { BUTTON: { type: "button", "aria-label": COPY_CODE }, INPUT: { type: "checkbox", disabled: "" } };
 const URL_OK = /^(?:https?:\/\/[^\s/]|mailto:)/i;
 
 const purifier = DOMPurify(window);
-const TASK_LABELS = ["Done", "Not done"]; // a task list's checkboxes need a name
 
 purifier.addHook("afterSanitizeAttributes", (node) => {
   const label = node.getAttribute("aria-label");
