@@ -146,7 +146,8 @@ def _core_rule(state: StateCore) -> None:
 
 
 def _named_checkbox(tag: str) -> str:
-    label = html.escape(gettext(DONE if "checked" in tag else NOT_DONE))
+    message = DONE if "checked" in tag else NOT_DONE
+    label = html.escape(gettext(message))
     return tag.replace("<input ", f'<input aria-label="{label}" ')
 
 

@@ -84,7 +84,7 @@ export function onConversation(conversation) {
   chat.dataset.conversation = String(conversation.id);
   history.replaceState(null, "", conversation.url);
   document.getElementById("chat-title").textContent = conversation.title;
-  document.title = `${conversation.title} · ${BRAND}`;
+  document.title = [conversation.title, BRAND].join(" · ");
   document.getElementById("settings").dataset.url = urlFor("settingsUrl", conversation.id);
   document.dispatchEvent(new CustomEvent("conversations-changed"));
 }
