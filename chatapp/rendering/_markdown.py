@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from urllib.parse import urlsplit
 
 import nh3
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, pgettext
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
@@ -46,16 +46,23 @@ _ALLOWED_TAGS = {
 _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
 # Labels the HTML carries, written in the reader's language: a task list's checkboxes need a
 # name (accessibility), and a code block has a copy button.
-DONE, NOT_DONE = gettext_noop("Done"), gettext_noop("Not done")
-COPY_CODE, COPY = gettext_noop("Copy code"), gettext_noop("Copy")
+# static/js/markdown/render.js writes the same, from the same messages.
 
 
-def _in_every_language(*messages: str) -> set[str]:
-    """`messages` as each of the site's languages writes them (the allow-list keeps any)."""
+def _task_label(checked: bool) -> str:
+    return pgettext("task list", "Done") if checked else pgettext("task list", "Not done")
+
+
+def _copy_code_label() -> str:
+    return gettext("Copy code")
+
+
+def _in_every_language(*labels: Callable[[], str]) -> set[str]:
+    """`labels` as each of the site's languages writes them (the allow-list keeps any)."""
     found = set()
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            found |= {gettext(message) for message in messages}
+            found |= {label() for label in labels}
     return found
 
 
@@ -67,11 +74,13 @@ def _cleaner() -> nh3.Cleaner:
         clean_content_tags={"script", "style", "iframe", "svg", "math", "template", "noscript"},
         attributes={"a": {"href", "title", "data-cite"}, "ol": {"start"}, "input": {"checked"}},
         tag_attribute_values={
-            "button": {"type": {"button"}, "aria-label": _in_every_language(COPY_CODE)},
+            "button": {"type": {"button"}, "aria-label": _in_every_language(_copy_code_label)},
             "input": {
                 "type": {"checkbox"},
                 "disabled": {"disabled"},
-                "aria-label": _in_every_language(DONE, NOT_DONE),
+                "aria-label": _in_every_language(
+                    lambda: _task_label(True), lambda: _task_label(False)
+                ),
             },
         },
         set_tag_attribute_values={"a": {"target": "_blank"}},
@@ -146,8 +155,7 @@ def _core_rule(state: StateCore) -> None:
 
 
 def _named_checkbox(tag: str) -> str:
-    message = DONE if "checked" in tag else NOT_DONE
-    label = html.escape(gettext(message))
+    label = html.escape(_task_label("checked" in tag))
     return tag.replace("<input ", f'<input aria-label="{label}" ')
 
 
@@ -247,8 +255,8 @@ def _code_block(code: str, language: str) -> str:
     return (
         '<div class="code-block"><div class="code-head">'
         f'<span class="code-lang">{label}</span>'
-        f'<button type="button" class="copy-code" aria-label="{html.escape(gettext(COPY_CODE))}">'
-        f"{html.escape(gettext(COPY))}</button></div>"
+        f'<button type="button" class="copy-code" aria-label="{html.escape(_copy_code_label())}">'
+        f"{html.escape(gettext('Copy'))}</button></div>"
         f'<pre class="highlight"><code>{body}</code></pre></div>\n'
     )
 

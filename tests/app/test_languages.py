@@ -7,14 +7,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
 
-from chatapp import languages
+from chatapp import delivery, frames, languages, payloads, rendering, workers
 from chatapp.asgi import application
-from chatapp.models import Conversation, Preferences
+from chatapp.models import Conversation, Preferences, Turn
 from tests.app.conftest import session_cookie
 
 
@@ -25,11 +26,11 @@ def choose(user: Any, language: str) -> None:
 def test_the_sign_in_page_follows_the_browser(db: Any) -> None:
     spanish = Client(headers={"accept-language": "es-ES,es;q=0.9,en;q=0.5"})
     page = spanish.get("/login/").content.decode()
-    assert '<html lang="es">' in page and "Iniciar sesión" in page
+    assert '<html lang="es" ' in page and "Iniciar sesión" in page
     italian = Client(headers={"accept-language": "it"}).get("/login/").content.decode()
-    assert '<html lang="it">' in italian and "Nome utente" in italian
+    assert '<html lang="it" ' in italian and "Nome utente" in italian
     other = Client(headers={"accept-language": "de-DE"}).get("/login/").content.decode()
-    assert '<html lang="en">' in other and "Sign in" in other
+    assert '<html lang="en" ' in other and "Sign in" in other
 
 
 def test_a_persons_choice_wins_over_the_browser(alice: Any) -> None:
@@ -39,7 +40,7 @@ def test_a_persons_choice_wins_over_the_browser(alice: Any) -> None:
     choose(alice, "it")
     page = client.get("/usage/")
     assert (
-        '<html lang="it">' in page.content.decode() and "Il mio utilizzo" in page.content.decode()
+        '<html lang="it" ' in page.content.decode() and "Il mio utilizzo" in page.content.decode()
     )
     assert page["Content-Language"] == "it"
     choose(alice, "")  # follow the browser again
@@ -112,3 +113,61 @@ async def test_socket_errors_speak_the_persons_language(
         assert frame["type"] == "error" and frame["message"] == expected
     finally:
         await communicator.disconnect()
+
+
+class _Running:
+    """A generation running on this worker, as another worker's socket asks it for a snapshot."""
+
+    def __init__(self, turn: Any) -> None:
+        self.conversation_id = turn.conversation_id
+        self.task = None
+        self.taken_over = False
+        self.turn = turn
+
+    def snapshot(self) -> Any:
+        return frames.turn_frame(self.turn, [self.turn], 3, flags="snapshot")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_snapshot_for_another_workers_socket_speaks_that_sockets_language(
+    alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation = await Conversation.objects.acreate(owner=alice, title="", model="m")
+    turn = await Turn.objects.acreate(
+        conversation=conversation, model="m", user_text="hola", status="in_progress"
+    )
+    sent: asyncio.Queue[Any] = asyncio.Queue()
+    monkeypatch.setattr(workers, "running", lambda pk: _Running(turn) if pk == turn.pk else None)
+    monkeypatch.setattr(delivery, "send_to", lambda name, frame: sent.put_nowait((name, frame)))
+    layer = get_channel_layer()
+    name = await layer.new_channel(workers.CHANNEL_PREFIX)
+    listener = asyncio.create_task(workers._listen(name))
+    try:
+        for language, writing in (("it", "Sto scrivendo"), ("es", "Escribiendo")):
+            request = {"type": "relay.snapshot", "reply": "socket-1", "language": language}
+            await layer.send(name, {**request, "turn": turn.pk})
+            reply, frame = await asyncio.wait_for(sent.get(), 5)
+            html = (await frame.body())["turn"]["html"]
+            assert reply == "socket-1" and writing in html and "Writing" not in html
+    finally:
+        listener.cancel()
+    assert translation.get_language() == "en"
+
+
+def test_rendered_steps_are_cached_per_language() -> None:
+    """The same finished step, read in Spanish then in English: each in its own language."""
+    step = {
+        "type": "model_output",
+        "content": [{"type": "text", "text": "```py\nprint(1)\n```\n\n- [x] hecho\n- [ ] no"}],
+    }
+    with translation.override("es"):
+        spanish = payloads.step_view([step], 0)["parts"][0]["html"]
+    english = payloads.step_view([step], 0)["parts"][0]["html"]
+    assert 'aria-label="Copiar código">Copiar</button>' in spanish
+    assert 'aria-label="Hecho"' in spanish and 'aria-label="Sin hacer"' in spanish
+    assert 'aria-label="Copy code">Copy</button>' in english
+    assert 'aria-label="Done"' in english and 'aria-label="Not done"' in english
+    # The allow-list keeps the labels of every language, and only those.
+    assert rendering.sanitize_html(spanish) == spanish
+    forged = '<button type="button" class="copy-code" aria-label="Click me">x</button>'
+    assert "aria-label" not in rendering.sanitize_html(forged)

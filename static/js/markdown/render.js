@@ -9,7 +9,7 @@ const { markdownit, markdownitTaskLists, DOMPurify } = window;
 
 export const LINK_REL = "noopener noreferrer nofollow";
 // Labels in the reader's language, as the server writes them (chatapp/rendering/_markdown.py).
-const TASK_LABELS = [gettext("Done"), gettext("Not done")]; // a task list's checkboxes need a name
+const TASK_LABELS = [pgettext("task list", "Done"), pgettext("task list", "Not done")]; // a task list's checkboxes need a name
 const COPY_CODE = gettext("Copy code");
 const ALIGN = /^text-align:(left|center|right)$/;
 
