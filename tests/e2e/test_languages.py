@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.harness.browser import screenshot
+from tests.harness.browser import answer, screenshot, send_message, signed_in_state, wait_status
 from tests.harness.servers import LiveServer
 
 DESKTOP = {"width": 1440, "height": 900}
@@ -60,8 +60,6 @@ def test_the_sign_in_page_follows_the_browser(
 def test_a_person_choosing_italian_reads_italian_pages_dates_and_numbers(
     new_context: Callable[..., BrowserContext], fresh_server: LiveServer, browser: Any
 ) -> None:
-    from tests.harness.browser import signed_in_state
-
     state = signed_in_state(browser, fresh_server)
     # The browser asks for English: the choice made on the page wins over it.
     context = new_context(fresh_server.url, state, locale="en-US", viewport=DESKTOP)
@@ -138,3 +136,88 @@ def test_the_page_scripts_format_numbers_and_dates_in_the_page_language(
         ]"""
     )
     assert formatted == ["3 messaggi", "1.234.567,5", "dicembre"]
+
+
+# What the page's scripts wrote into steps still streaming: the code blocks' copy buttons and
+# the live thinking label (they are replaced by the server's HTML once the answer ends).
+RECORD_LIVE_LABELS = """window.__live = new Set();
+new MutationObserver(() => {
+  const live = ".step-live .copy-code, .step-live .thinking summary";
+  for (const el of document.querySelectorAll(live)) {
+    window.__live.add(`${el.getAttribute("aria-label") || ""}|${el.textContent}`);
+  }
+}).observe(document, { subtree: true, childList: true, characterData: true });"""
+
+
+def test_the_chat_page_speaks_spanish_and_italian(
+    new_context: Callable[..., BrowserContext], fresh_server: LiveServer, browser: Any
+) -> None:
+    state = signed_in_state(browser, fresh_server)
+    # The browser asks for English: the person's choice wins on the chat page too.
+    context = new_context(fresh_server.url, state, locale="en-US", viewport=DESKTOP)
+    context.add_init_script(RECORD_LIVE_LABELS)
+    page = context.new_page()
+    choose_language(page, "Español")
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", name="¿En qué puedo ayudarte?")).to_be_visible()
+    expect(page.locator("#prompt")).to_have_attribute("placeholder", "Escribe a Gemini…")
+    expect(page.get_by_role("button", name="Enviar mensaje")).to_have_text("Enviar")
+    chips = page.get_by_role("group", name="Herramientas para este chat")
+    expect(chips.locator('[data-field="google_search"]')).to_have_text("Búsqueda de Google")
+    expect(chips.locator('[data-field="code_execution"]')).to_have_text("Ejecución de código")
+
+    # The Options sheet, from the settings form.
+    page.locator("#settings-btn").click()
+    sheet = page.get_by_role("dialog", name="Opciones del chat")
+    expect(sheet.get_by_label("Instrucción del sistema")).to_be_visible()
+    expect(sheet.get_by_label("Temperatura")).to_have_attribute("placeholder", "predeterminada")
+    expect(sheet.get_by_role("button", name="Guardar ajustes")).to_be_visible()
+    both_widths(page, "chat-options-es")
+    sheet.get_by_role("button", name="Cerrar opciones").click()
+    expect(sheet).to_be_hidden()
+
+    # An answer that thinks and writes code: its labels, live and final, in Spanish.
+    turn = send_message(page, "Write a python function, and think it over")
+    wait_status(turn, "completed")
+    live = page.evaluate("[...window.__live]")
+    assert "Copiar código|Copiar" in live, live
+    assert any(label.startswith("|Razon") for label in live), live  # Razonando… / Razonó…
+    assert not any("Copy" in label or "Thinking" in label for label in live), live
+    steps = answer(turn)
+    expect(steps.locator("details.thinking > summary")).to_have_text(
+        re.compile(r"^(Razonó durante \d+ s|Razonamiento)$")
+    )
+    code_copy = steps.locator(".code-block .copy-code")
+    expect(code_copy).to_have_text("Copiar")
+    expect(code_copy).to_have_attribute("aria-label", "Copiar código")
+    expect(turn.get_by_role("button", name="Copiar respuesta")).to_have_text("Copiar")
+    expect(turn.get_by_role("button", name="Copiar texto, sin Markdown")).to_be_visible()
+    expect(turn.get_by_role("button", name="Regenerar respuesta")).to_be_visible()
+    expect(page.locator("#conv-list .conv-group:not(.folders-head)").first).to_have_text("Hoy")
+    page.reload()  # the same turn as the server renders it for the page
+    expect(page.locator("#conv-list .conv-group:not(.folders-head)").first).to_have_text("Hoy")
+    expect(page.locator(".code-block .copy-code")).to_have_attribute("aria-label", "Copiar código")
+    assert page.evaluate("pgettext('task list', 'Done')") == "Hecho"
+    both_widths(page, "chat-es")
+
+    # Italian: the rename dialog of the sidebar.
+    url = page.url
+    choose_language(page, "Italiano")
+    page.goto(url)
+    expect(page.locator("html")).to_have_attribute("lang", "it")
+    entry = page.locator("#conv-list .conv-item").first
+    entry.locator(".conv-menu summary").click()
+    entry.get_by_role("button", name="Rinomina…").click()
+    dialog = page.get_by_role("dialog", name="Rinomina conversazione")
+    expect(dialog.get_by_label("Titolo")).to_be_focused()
+    expect(dialog.get_by_role("button", name="Annulla")).to_be_visible()
+    both_widths(page, "chat-rename-it")
+    dialog.get_by_label("Titolo").fill("Una funzione in Python")
+    dialog.get_by_role("button", name="Rinomina").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#chat-title")).to_have_text("Una funzione in Python")
+    expect(page.locator("#conv-list .conv-group:not(.folders-head)").first).to_have_text("Oggi")
+    expect(page.get_by_role("button", name="Invia messaggio")).to_have_text("Invia")
+    expect(page.locator("#settings-btn")).to_contain_text("Opzioni")
+    both_widths(page, "chat-it")
