@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 # Defined apart, models of this app all the same.
 from .admin_models import (  # noqa: F401
@@ -34,11 +35,11 @@ from .team_models import GroupLimits, Invitation  # noqa: F401
 
 class Conversation(models.Model):
     class ThinkingLevel(models.TextChoices):
-        DEFAULT = "", "default"
-        MINIMAL = "minimal", "minimal"
-        LOW = "low", "low"
-        MEDIUM = "medium", "medium"
-        HIGH = "high", "high"
+        DEFAULT = "", pgettext_lazy("thinking level", "default")
+        MINIMAL = "minimal", pgettext_lazy("thinking level", "minimal")
+        LOW = "low", pgettext_lazy("thinking level", "low")
+        MEDIUM = "medium", pgettext_lazy("thinking level", "medium")
+        HIGH = "high", pgettext_lazy("thinking level", "high")
 
     # The settings a person chooses, in one place: the settings form, export and import
     # carry exactly these (chatapp.forms, chatapp.export, chatapp.importer).

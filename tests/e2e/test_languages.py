@@ -24,6 +24,8 @@ def both_widths(page: Page, name: str) -> None:
     page.set_viewport_size(DESKTOP)
     screenshot(page, f"lang-{name}")
     page.set_viewport_size(PHONE)
+    # The sidebar slides away when the width drops: shoot once it has gone.
+    page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{page.url} is {overflow}px wider than the phone"
     screenshot(page, f"lang-{name}-phone")
@@ -172,6 +174,9 @@ def test_the_chat_page_speaks_spanish_and_italian(
     sheet = page.get_by_role("dialog", name="Opciones del chat")
     expect(sheet.get_by_label("Instrucción del sistema")).to_be_visible()
     expect(sheet.get_by_label("Temperatura")).to_have_attribute("placeholder", "predeterminada")
+    expect(sheet.get_by_label("Razonamiento").locator("option:checked")).to_have_text(
+        "predeterminado"
+    )
     expect(sheet.get_by_role("button", name="Guardar ajustes")).to_be_visible()
     both_widths(page, "chat-options-es")
     sheet.get_by_role("button", name="Cerrar opciones").click()
