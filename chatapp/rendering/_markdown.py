@@ -50,11 +50,13 @@ _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
 
 
 def _task_label(checked: bool) -> str:
-    return pgettext("task list", "Done") if checked else pgettext("task list", "Not done")
+    label: str = pgettext("task list", "Done") if checked else pgettext("task list", "Not done")
+    return label
 
 
 def _copy_code_label() -> str:
-    return gettext("Copy code")
+    label: str = gettext("Copy code")
+    return label
 
 
 def _in_every_language(*labels: Callable[[], str]) -> set[str]:
