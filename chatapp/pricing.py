@@ -1,10 +1,14 @@
 """The admins' price table as the catalogue sees it: `install()` points
 `catalogue.price_overrides` at `overrides`, which reads `ModelPrice` rows through the cache
-(shared by all workers with Redis); saving or deleting a price clears it."""
+(shared by all workers with Redis); saving or deleting a price clears it.
+
+The cache is a convenience: with Redis away, prices are read from the table (an answer's
+final frame shows its cost, and must never be lost to a cache outage)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,6 +20,8 @@ from django.db.models.signals import post_delete, post_save
 from . import catalogue
 from .catalogue import Price
 from .models import ModelPrice
+
+log = logging.getLogger(__name__)
 
 CACHE_KEY = "pricing:overrides:v1"
 # A safety net only: every change clears the key at once.
@@ -38,25 +44,42 @@ def _load_in_a_thread() -> dict[str, Price]:
 
 def overrides() -> Mapping[str, Price]:
     """Model id -> the admins' price, for every model that has one."""
-    cached: dict[str, Price] | None = cache.get(CACHE_KEY)
+    try:
+        cached: dict[str, Price] | None = cache.get(CACHE_KEY)
+    except Exception:  # the shared cache (Redis) is away
+        log.warning("price cache unavailable, reading the table", exc_info=True)
+        return _load_here()
     if cached is None:
+        cached = _load_here()
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            cached = _load()
-        else:
-            # Called from async code (a consumer, the relay), where the ORM refuses to run:
-            # once per cache miss, the one query goes to a thread of its own.
-            with ThreadPoolExecutor(1) as pool:
-                cached = pool.submit(_load_in_a_thread).result()
-        cache.set(CACHE_KEY, cached, CACHE_SECONDS)
+            cache.set(CACHE_KEY, cached, CACHE_SECONDS)
+        except Exception:
+            log.warning("price cache unavailable, not kept", exc_info=True)
     return cached
 
 
+def _load_here() -> dict[str, Price]:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _load()
+    # Called from async code (a consumer, the relay), where the ORM refuses to run: the one
+    # query goes to a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_load_in_a_thread).result()
+
+
 def _forget(sender: Any, **kwargs: Any) -> None:
-    cache.delete(CACHE_KEY)
+    _delete()
     # Again once committed: a worker may have cached the old table in between.
-    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    transaction.on_commit(_delete)
+
+
+def _delete() -> None:
+    try:
+        cache.delete(CACHE_KEY)
+    except Exception:  # Redis away: it kept nothing new either; the key expires on its own
+        log.warning("price cache unavailable, not cleared", exc_info=True)
 
 
 def install() -> None:

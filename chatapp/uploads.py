@@ -147,7 +147,8 @@ def human_size(size: int) -> str:
     if unit == "bytes":
         return str(ngettext("%(n)s byte", "%(n)s bytes", size) % {"n": grouped(size)})
     places = 0 if value >= 10 or value.is_integer() else 1
-    return f"{formats.number_format(value, places)} {unit}"
+    # Rounded first: Django's number_format cuts extra decimals off (4.88 -> "4.8").
+    return f"{formats.number_format(round(value, places), places)} {unit}"
 
 
 def max_bytes(kind: str) -> int:

@@ -53,7 +53,7 @@ def test_bodies_are_limited_by_route_and_by_session(settings: Any) -> None:
     assert body_limit("/c/new", signed_in=True) == (5000, _too_large("4.9 KB"))
     assert body_limit("/no/such/page", signed_in=True)[0] == 5000
     for path in ("/upload", "/login/", "/c/new"):
-        assert body_limit(path, signed_in=False) == (1000, _too_large("1000 bytes"))
+        assert body_limit(path, signed_in=False) == (1000, _too_large("1,000 bytes"))
     assert body_limit("/upload", signed_in=True)[1] == (
         "That file is too large: the largest allowed here is 9 MB."
     )

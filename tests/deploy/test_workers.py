@@ -82,8 +82,10 @@ def rebuild(frames: list[dict[str, Any]], turn: int) -> str:
     for frame in frames:
         if frame.get("turn") == turn or (frame["type"] == "turn" and frame["turn"]["id"] == turn):
             if frame["type"] == "turn" and not frame.get("final") and frame["seq"] > known:
-                text = {
-                    v["index"]: v.get("text", "") for v in frame["turn"]["steps"] if v.get("live")
+                text = {  # answer text only: a thought still streaming is live too
+                    v["index"]: v.get("text", "")
+                    for v in frame["turn"]["steps"]
+                    if v.get("live") and v["type"] == "model_output"
                 }
                 known = frame["seq"]
             elif frame["type"] in ("delta", "step", "status") and frame["seq"] > known:

@@ -300,6 +300,6 @@ def test_options_sheet_is_labelled_and_its_save_stays_on_screen(
     saved(page, quick_server, "'system_instruction'", "Answer like a pirate.")
     page.reload()
     page.get_by_role("button", name="Options").click()
-    expect(page.get_by_label("System instruction")).to_have_value("Answer like a pirate.")
+    expect(sheet.get_by_label("System instruction")).to_have_value("Answer like a pirate.")
     page.get_by_role("button", name="Close options").click()
     expect(page.get_by_role("dialog", name="Chat options")).to_be_hidden()
