@@ -9,6 +9,7 @@ the browser and the page helpers are in tests/harness; this file holds the fixtu
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,16 @@ __all__ = [
 ]
 
 
+# The databases of the shared servers started so far (see `new_chats_start_plain`).
+SHARED_DATABASES: list[Path] = []
+
+
 @pytest.fixture(scope="package")
 def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The shared server, streaming at TOKENS_PER_SECOND: for tests that watch a stream."""
-    with run_server(tmp_path_factory.mktemp("chat-server")) as server:
+    var_dir = tmp_path_factory.mktemp("chat-server")
+    with run_server(var_dir) as server:
+        SHARED_DATABASES.append(var_dir / "db.sqlite3")
         yield server
 
 
@@ -51,7 +58,19 @@ def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
     answers to be there (branches, the sidebar, other users), to keep the run short."""
     var_dir = tmp_path_factory.mktemp("quick-server")
     with run_server(var_dir, SIMULATOR_TOKENS_PER_SECOND="0") as server:
+        SHARED_DATABASES.append(var_dir / "db.sqlite3")
         yield server
+
+
+@pytest.fixture(autouse=True)
+def new_chats_start_plain() -> Iterator[None]:
+    """The model and chips a person saves become their new chats' default (chatapp.composer):
+    on the shared servers, one test's choice (Deep Research, a team tool) must not become the
+    next test's starting point. Each test starts from the deployment's defaults."""
+    yield
+    for database in SHARED_DATABASES:
+        with sqlite3.connect(database, timeout=30) as db:
+            db.execute("UPDATE chatapp_preferences SET model = '', defaults = '{}'")
 
 
 @pytest.fixture
