@@ -17,12 +17,15 @@ clears its pair's count; the address's runs out with its window.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
+import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -35,6 +38,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
+from redis.exceptions import RedisError
 
 from . import limit_rules, usage
 from .languages import grouped
@@ -116,6 +120,30 @@ def _address(ip: str | None) -> str:
     return str(parsed)
 
 
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+def _open_without_cache(default: Any) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
+    """The throttles count in the cache (Redis with several workers). While it is away they
+    let requests through, logged, rather than failing them: a few seconds unthrottled beat
+    nobody signing in and every shared page a 500."""
+
+    def wrap(function: Callable[..., _T]) -> Callable[..., _T]:
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> _T:
+            try:
+                return function(*args, **kwargs)
+            except (OSError, RedisError):
+                log.warning("%s: the cache is unavailable", function.__name__, exc_info=True)
+                return default  # type: ignore[no-any-return]
+
+        return guarded
+
+    return wrap
+
+
+@_open_without_cache(0)
 def minute_budget_wait(kind: str, ip: str | None, amount: int, limit: int) -> int:
     """Spend `amount` of an address's budget of `limit` per clock minute for `kind`; the
     seconds to wait when it is spent (nothing is spent then), 0 when it may go ahead.
@@ -154,6 +182,7 @@ def _keys(username: str | None, ip: str | None) -> list[tuple[str, int]]:
     return keys
 
 
+@_open_without_cache(0)
 def wait_seconds(username: str | None, ip: str | None) -> int:
     """How long sign-in stays refused for this username from this address; 0: allowed."""
     keys = [(key, limit) for key, limit in _keys(username, ip) if limit > 0]
@@ -169,6 +198,7 @@ def wait_seconds(username: str | None, ip: str | None) -> int:
     return max(max((math.ceil(u - now) for u in until), default=60), 1)
 
 
+@_open_without_cache(None)
 def record_failure(username: str | None, ip: str | None) -> None:
     window = settings.SIGNIN_WINDOW_MINUTES * 60
     for key, _ in _keys(username, ip):
@@ -182,6 +212,7 @@ def record_failure(username: str | None, ip: str | None) -> None:
             cache.set(f"{key}:until", time.time() + window, timeout=window)
 
 
+@_open_without_cache(None)
 def clear_failures(username: str | None, ip: str | None) -> None:
     """After a successful sign-in: that username from that address starts afresh."""
     if username:
