@@ -83,6 +83,11 @@ def info(model_id: str) -> ModelInfo:
     )
 
 
+def name(model_id: str) -> str:
+    """The human name of `model_id` (the id itself when the catalogue doesn't know it)."""
+    return str(_entries(settings.CHAT_CATALOGUE_FILE).get(model_id, {}).get("name", model_id))
+
+
 def default_price(model_id: str) -> Price | None:
     """The catalogue file's price of `model_id`, whatever the admins' table says."""
     return _price(_entries(settings.CHAT_CATALOGUE_FILE).get(model_id, {}))

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
 
+from . import catalogue
 from .answer_meter import meter
 from .blocks import block_members, block_starts, joined
 from .file_refs import OWNER, FileUrls
@@ -107,6 +108,7 @@ def turn_payload(
         "user_text": turn.user_text,
         "answer_text": turn.answer_text,  # the answer's Markdown, for Copy
         "model": turn.model,
+        "model_name": catalogue.name(turn.model),
         "status": turn.status,
         "steps": step_views(turn.steps if steps is None else steps, open_steps, file_url),
         "usage": turn.usage,

@@ -199,3 +199,5 @@ def test_an_answer_shows_its_tokens_and_cost_under_it(alice: Any) -> None:
     assert "1600 tokens" in html
     for part in ("in 1200", "out 300", "thinking 100", "cached 200", "$0.0017"):
         assert part in html
+    # The answer names its model as people know it; the id stays as its tooltip.
+    assert '<span class="model-name" title="gemini-3.5-flash">Gemini 3.5 Flash</span>' in html

@@ -180,7 +180,7 @@ def test_folders_carry_defaults_to_new_chats(own_page: Page) -> None:
     )
     turn = send_message(page, "Find me a book about bees")
     wait_status(turn, "completed")
-    expect(turn.locator(".model-name")).to_have_text("gemini-3.1-pro-preview")
+    expect(turn.locator(".model-name")).to_have_attribute("title", "gemini-3.1-pro-preview")
     conversation = int(page.url.rstrip("/").rsplit("/", 1)[1])
     show_list(page)
     expect(page.locator("[data-folder-name]")).to_have_text("Research <i>desk</i>")
