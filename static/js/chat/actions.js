@@ -1,6 +1,7 @@
 // Buttons on messages: stop, retry, regenerate, copy, edit, versions; code-block and diagram
 // buttons; citation hover cards; the elapsed time of running answers.
 import { handleCodeClicks, mathSource } from "../markdown/typeset.js";
+import { inlineEditor } from "./inline-editor.js";
 import { copyText, messages } from "./page.js";
 import { send } from "./socket.js";
 import { showVersion } from "./versions.js";
@@ -41,38 +42,18 @@ function startEdit(turnEl) {
   const body = turnEl.querySelector(".msg-user .msg-body");
   if (body.querySelector("form")) return;
   const original = turnEl.querySelector(".user-text").textContent;
-  const form = document.createElement("form");
-  form.className = "edit-form";
-  const area = document.createElement("textarea");
-  area.value = original;
-  area.rows = Math.min(10, original.split("\n").length + 1);
-  area.setAttribute("aria-label", gettext("Edit message (Enter sends, Shift+Enter adds a line, Escape cancels)"));
-  const save = document.createElement("button");
-  save.type = "submit";
-  save.className = "btn-primary";
-  save.textContent = gettext("Send");
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.className = "btn-small";
-  cancel.textContent = gettext("Cancel");
-  form.append(area, save, cancel);
+  const { form, area } = inlineEditor({
+    className: "edit-form",
+    text: original,
+    maxRows: 10,
+    label: gettext("Edit message (Enter sends, Shift+Enter adds a line, Escape cancels)"),
+    sendLabel: gettext("Send"),
+    enterSends: true,
+    onSend: (text) => send({ type: "edit", turn: Number(turnEl.dataset.turn), text }),
+    onClose: () => turnEl.querySelector('[data-action="edit"]')?.focus(),
+  });
   body.append(form);
   area.focus();
-  const close = () => {
-    form.remove();
-    turnEl.querySelector('[data-action="edit"]')?.focus();
-  };
-  cancel.addEventListener("click", close);
-  area.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") { event.preventDefault(); close(); }
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    if (!area.value.trim()) return;
-    send({ type: "edit", turn: Number(turnEl.dataset.turn), text: area.value });
-    form.remove();
-  });
 }
 
 function tickElapsed() {

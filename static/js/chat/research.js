@@ -1,6 +1,7 @@
 // Deep Research plans: "Edit plan" opens the plan as editable text and sends the revision
 // (answered with a revised plan); "Start research" confirms it (`start_research`), and the
 // research runs on the server in the background until its report lands.
+import { inlineEditor } from "./inline-editor.js";
 import { messages, runningTurn, showError, state } from "./page.js";
 import { send } from "./socket.js";
 
@@ -18,31 +19,16 @@ function reply(turnEl, text, extra = {}) {
 function editPlan(turnEl) {
   const card = turnEl.querySelector(".plan-card");
   if (!card || card.querySelector("form")) return;
-  const form = document.createElement("form");
-  form.className = "plan-edit";
-  const area = document.createElement("textarea");
-  area.value = planText(turnEl);
-  area.rows = Math.min(16, area.value.split("\n").length + 2);
-  area.setAttribute("aria-label", gettext("Edit the research plan"));
-  const submit = document.createElement("button");
-  submit.type = "submit";
-  submit.className = "btn-primary";
-  submit.textContent = gettext("Send revised plan");
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.className = "btn-small";
-  cancel.textContent = gettext("Cancel");
-  form.append(area, submit, cancel);
+  const { form, area } = inlineEditor({
+    className: "plan-edit",
+    text: planText(turnEl),
+    maxRows: 16,
+    label: gettext("Edit the research plan"),
+    sendLabel: gettext("Send revised plan"),
+    onSend: (text) => reply(turnEl, interpolate(gettext("Please revise the research plan as follows:\n\n%s"), [text.trim()])),
+  });
   card.append(form);
   area.focus();
-  cancel.addEventListener("click", () => form.remove());
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = area.value.trim();
-    if (!text) return;
-    reply(turnEl, interpolate(gettext("Please revise the research plan as follows:\n\n%s"), [text]));
-    form.remove();
-  });
 }
 
 function onClick(event) {
