@@ -25,7 +25,7 @@ from tests.harness.browser import (
     playwright,
     pytest_runtest_call,
     pytest_runtest_makereport,
-    sign_in,
+    signed_in_as,
     signed_in_state,
 )
 from tests.harness.servers import LiveServer, run_server
@@ -105,16 +105,7 @@ def bob_state(quick_server: LiveServer, browser: Browser, quick_admin_state: Any
         expect(page.locator(".messagelist .success")).to_contain_text(BOB[0])
     finally:
         context.close()
-    context = browser.new_context(base_url=quick_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = context.new_page()
-        page.goto("/login/")
-        sign_in(page, *BOB)
-        expect(page.locator(".sidebar-foot .who")).to_have_text(BOB[0])
-        return context.storage_state()
-    finally:
-        context.close()
+    return signed_in_as(browser, quick_server, *BOB)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.harness.browser import (
     answer_text,
     screenshot,
     send_message,
-    sign_in,
+    signed_in_as,
     wait_status,
 )
 from tests.harness.servers import LiveServer
@@ -45,16 +45,7 @@ def person_state(browser: Browser, quick_server: LiveServer, quick_admin_state: 
         expect(page.locator(f'tr[data-person="{PERSON[0]}"]')).to_be_visible()
     finally:
         context.close()
-    context = browser.new_context(base_url=quick_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = context.new_page()
-        page.goto("/login/")
-        sign_in(page, *PERSON)
-        expect(page.locator(".sidebar-foot .who")).to_have_text(PERSON[0])
-        return context.storage_state()
-    finally:
-        context.close()
+    return signed_in_as(browser, quick_server, *PERSON)
 
 
 def both_widths(page: Page, name: str, focus: Locator | None = None) -> None:

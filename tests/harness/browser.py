@@ -134,6 +134,20 @@ def signed_in_state(browser: Browser, server: LiveServer) -> dict[str, Any]:
         context.close()
 
 
+def signed_in_as(browser: Browser, server: LiveServer, username: str, password: str) -> Any:
+    """The cookies of `username` signed in on the sign-in page (the account exists)."""
+    context = browser.new_context(base_url=server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto("/login/")
+        sign_in(page, username, password)
+        expect(page.locator(".sidebar-foot .who")).to_have_text(username)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 # --- helpers ---
 
 
