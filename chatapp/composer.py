@@ -16,7 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from . import catalogue
-from .mcp_models import McpServer
+from .mcp_models import enabled_names
 from .models import Conversation, Preferences
 from .tools import available as available_tools
 
@@ -110,18 +110,12 @@ def picker_groups() -> list[dict[str, Any]]:
     ]
 
 
-def mcp_server_names() -> list[str]:
-    return list(McpServer.objects.filter(enabled=True).values_list("name", flat=True))
-
-
-def chips() -> list[Chip]:
-    """The chips this deployment shows (team tools and MCP servers only when there are some)."""
-    shown = {"tools": bool(available_tools()), "mcp_servers": bool(mcp_server_names())}
+def chips(mcp_servers: list[str] | None = None) -> list[Chip]:
+    """The chips this deployment shows (team tools and MCP servers only when there are some);
+    `mcp_servers`: the enabled servers' names, when the caller has already read them."""
+    servers = enabled_names() if mcp_servers is None else mcp_servers
+    shown = {"tools": bool(available_tools()), "mcp_servers": bool(servers)}
     return [c for c in CHIPS if shown.get(c.field, True)]
-
-
-def is_on(conversation: Conversation, chip: Chip) -> bool:
-    return bool(getattr(conversation, chip.field))
 
 
 def new_chat_settings(user: Any) -> dict[str, Any]:
@@ -131,7 +125,7 @@ def new_chat_settings(user: Any) -> dict[str, Any]:
     chosen: dict[str, Any] = {"model": model or settings.DEFAULT_MODEL}
     kept = preferences.defaults if isinstance(preferences.defaults, dict) else {}
     # Lists keep only names that still exist here.
-    names = {"tools": {t.name for t in available_tools()}, "mcp_servers": set(mcp_server_names())}
+    names = {"tools": {t.name for t in available_tools()}, "mcp_servers": set(enabled_names())}
     for chip in CHIPS:
         value = kept.get(chip.field)
         if chip.mode == "switch" and isinstance(value, bool):
@@ -158,7 +152,8 @@ def chip_views(form: Any) -> list[dict[str, Any]]:
     """Each chip with its state in `form` (a SettingsForm): the page's chips and the form's
     hidden switches are rendered from these."""
     views = []
-    for chip in chips():
+    servers = [name for name, _ in form.fields["mcp_servers"].choices]
+    for chip in chips(servers):
         value = form[chip.field].value()
         views.append(
             {

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .knowledge import usable
-from .models import Conversation, KnowledgeBase, McpServer
+from .mcp_models import enabled_names
+from .models import Conversation, KnowledgeBase
 from .structured import parse_schema_text
 from .tools import available as available_tools
 
@@ -121,8 +122,7 @@ class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         # Too long a schema gets the server's message, not a silent cut by the browser.
         self.fields["response_schema"].widget.attrs.pop("maxlength", None)
         self.initial["tools"] = self.instance.tools
-        names = McpServer.objects.filter(enabled=True).values_list("name", flat=True)
-        self.fields["mcp_servers"].choices = [(name, name) for name in names]
+        self.fields["mcp_servers"].choices = [(name, name) for name in enabled_names()]
         self.initial["mcp_servers"] = self.instance.mcp_servers
         if not self.instance.pk:
             self.initial["model"] = self.instance.model or settings.DEFAULT_MODEL

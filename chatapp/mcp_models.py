@@ -48,3 +48,8 @@ class McpServer(models.Model):
 def enabled_servers(names: list[str]) -> list[McpServer]:
     """The enabled servers among `names` (a server disabled or removed since is skipped)."""
     return list(McpServer.objects.filter(name__in=names, enabled=True))
+
+
+def enabled_names() -> list[str]:
+    """The names of the servers people may switch on."""
+    return list(McpServer.objects.filter(enabled=True).values_list("name", flat=True))
