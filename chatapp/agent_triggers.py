@@ -29,7 +29,7 @@ from interactions_client import InteractionsError, NotFoundError
 from interactions_client.types.automation import TriggerExecution
 
 from . import delivery, frames, schedules, turns, upstream
-from .db_retry import forget_broken_connections
+from .db_retry import every
 from .history import is_agent, settings_fields
 from .models import AgentTrigger, Conversation, Schedule, TriggerRun, Turn
 from .rendering import plain_text
@@ -293,15 +293,7 @@ def look_now() -> None:
 async def _loop(interval: float) -> None:
     global _look
     _look = asyncio.Event()
-    while True:
-        try:
-            await collect()
-        except Exception as exc:  # the API or the database away for a moment
-            log.warning("agent trigger results pass failed: %s", exc)
-            await forget_broken_connections()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_look.wait(), interval)
-        _look.clear()
+    await every(interval, collect, "agent trigger results", _look)
 
 
 def ensure_started() -> None:

@@ -8,6 +8,7 @@ between requests, and a generation is not one), and the pool hands out a checked
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -44,3 +45,20 @@ async def with_retries(write: Callable[[], Awaitable[T]], what: str) -> T:
             if failures == 1 or failures % 20 == 0:
                 log.warning("%s failed (%s times), trying again: %s", what, failures, exc)
             await asyncio.sleep(min(2.0, 0.1 * 2**failures))
+
+
+async def every(
+    interval: float, work: Callable[[], Awaitable[object]], what: str, wake: asyncio.Event
+) -> None:
+    """A worker's background pass (`work`), for ever: every `interval` seconds, or at once
+    when `wake` is set. A failed pass (a database or API hiccup) is logged, its broken
+    connection dropped, and the loop goes on."""
+    while True:
+        try:
+            await work()
+        except Exception as exc:
+            log.warning("%s pass failed: %s", what, exc)
+            await forget_broken_connections()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval)
+        wake.clear()

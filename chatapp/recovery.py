@@ -8,7 +8,6 @@ now and again, and claims one with a compare-and-set update, so only one worker 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import relay, shutdown, workers
-from .db_retry import forget_broken_connections
+from .db_retry import every
 from .models import Turn
 
 log = logging.getLogger(__name__)
@@ -56,15 +55,7 @@ async def _loop(interval: float) -> None:
     # Another worker handing its turns over (a rolling restart) asks for a pass now.
     workers.on_recovery_request(wake.set)
     await workers.channel()  # listen to the other workers from the start
-    while True:
-        try:
-            await recover_orphans()
-        except Exception as exc:  # a database hiccup must not end the loop
-            log.warning("crash recovery pass failed: %s", exc)
-            await forget_broken_connections()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), interval)
-        wake.clear()
+    await every(interval, recover_orphans, "crash recovery", wake)
 
 
 def ensure_started() -> None:

@@ -6,7 +6,6 @@ is lost in a restart (the times are in the database)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 
 from asgiref.sync import sync_to_async
@@ -15,12 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from . import relay, schedules, turns, workers
-from .db_retry import forget_broken_connections
+from .db_retry import every
 from .languages import as_owner
 from .models import Conversation, Schedule
 from .protocol import ClientError, Send
-
-log = logging.getLogger(__name__)
 
 _started = False
 
@@ -75,16 +72,6 @@ async def _last_turn(conversation: Conversation) -> int | None:
     return int(last) if last is not None else None
 
 
-async def _loop(interval: float) -> None:
-    while True:
-        try:
-            await run_due()
-        except Exception as exc:  # a database hiccup must not end the loop
-            log.warning("scheduled prompts pass failed: %s", exc)
-            await forget_broken_connections()
-        await asyncio.sleep(interval)
-
-
 def ensure_started() -> None:
     """Start this worker's scheduler once, from inside its event loop."""
     global _started
@@ -92,4 +79,5 @@ def ensure_started() -> None:
     if _started or interval <= 0:
         return
     _started = True
-    asyncio.get_running_loop().create_task(_loop(interval), name="scheduled-prompts")
+    loop = every(interval, run_due, "scheduled prompts", asyncio.Event())
+    asyncio.get_running_loop().create_task(loop, name="scheduled-prompts")
