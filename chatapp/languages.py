@@ -103,10 +103,8 @@ class PreferredLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            language = preferred(user.pk)
-            if language:
-                translation.activate(language)
-                request.LANGUAGE_CODE = language
+        language = supported(Preferences.shown_to(request).get("language"))
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return self.get_response(request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -28,3 +30,16 @@ class Preferences(models.Model):
         """The person's preferences (made, with the defaults, on first use)."""
         preferences, _ = cls.objects.get_or_create(user=user)
         return preferences
+
+    @classmethod
+    def shown_to(cls, request: Any) -> dict[str, str]:
+        """The signed-in person's language and theme, read once per request (the language
+        middleware and the theme of the page both need them); {} when they have none."""
+        if not hasattr(request, "_shown_preferences"):
+            user = getattr(request, "user", None)
+            row = None
+            if user is not None and user.is_authenticated:
+                row = cls.objects.filter(user_id=user.pk).values("language", "theme").first()
+            request._shown_preferences = row or {}
+        shown: dict[str, str] = request._shown_preferences
+        return shown

@@ -23,7 +23,7 @@ def theme(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"theme": SYSTEM}
-    chosen = Preferences.objects.filter(user=user).values_list("theme", flat=True).first()
+    chosen = Preferences.shown_to(request).get("theme")
     return {"theme": chosen or SYSTEM, "themes": Preferences.Theme.values}
 
 
